@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const bundle = fileURLToPath(new URL('../dist/ccsync.mjs', import.meta.url));
+if (!existsSync(bundle)) {
+  process.stderr.write('ccsync: the CLI is not built yet; run `npm run build:cli` first\n');
+  process.exit(1);
+}
+const { main } = await import(bundle);
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,174 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { CcsError, isCcsError } from '../common/errors';
+import { openSession } from '../engine/session';
+import { initDevice, joinDevice } from '../engine/setup';
+import { readStatus } from '../engine/status';
+import { runSync } from '../engine/sync';
+import { verifyRemote } from '../engine/verify';
+import { acquireHomeLock } from '../engine/homeLock';
+import { APP_VERSION } from '../engine/format';
+import { promptHidden, readStdinLines } from './io';
+
+/** Exit codes are a public interface (scripts rely on them): add, never renumber. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, conflicts: 3, locked: 4 } as const;
+
+interface Globals {
+  home?: string;
+}
+
+function homeOf(cmd: Command): string {
+  const g = cmd.optsWithGlobals<Globals>();
+  return resolve(g.home ?? process.env.CCSYNC_HOME ?? join(homedir(), '.ccsync'));
+}
+
+async function passwordFrom(opts: { passwordStdin?: boolean }, required: boolean, confirm = false): Promise<string | undefined> {
+  if (opts.passwordStdin) return (await readStdinLines(1))[0];
+  if (process.env.CCSYNC_PASSWORD !== undefined) return process.env.CCSYNC_PASSWORD;
+  if (!required) return undefined;
+  const pw = await promptHidden('Vault password: ');
+  if (confirm && (await promptHidden('Repeat password: ')) !== pw) throw new CcsError('USAGE', 'the passwords do not match');
+  return pw;
+}
+
+function print(json: boolean, value: unknown, text: string): void {
+  process.stdout.write(json ? JSON.stringify(value) + '\n' : text + '\n');
+}
+
+async function withSession<T>(cmd: Command, opts: { passwordStdin?: boolean }, fn: (s: Awaited<ReturnType<typeof openSession>>) => Promise<T>): Promise<T> {
+  const home = homeOf(cmd);
+  const password = await passwordFrom(opts, false);
+  const release = await acquireHomeLock(home).catch((e: unknown) => {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CcsError('NOT_INITIALIZED', `no device set up in ${home}; run \`ccsync init\` or \`ccsync join\``);
+    throw e;
+  });
+  try {
+    const s = await openSession(home, password !== undefined ? { password } : {});
+    try {
+      return await fn(s);
+    } finally {
+      s.close();
+    }
+  } finally {
+    await release();
+  }
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('ccsync')
+    .description('End-to-end encrypted sync of Claude Code configuration through storage you control')
+    .version(APP_VERSION)
+    .option('--home <dir>', 'per-device state directory (default: $CCSYNC_HOME or ~/.ccsync)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const setup = (name: 'init' | 'join', description: string) => {
+    const c = program
+      .command(name)
+      .description(description)
+      .requiredOption('--root <dir>', 'the folder to sync (usually ~/.claude)')
+      .requiredOption('--remote <url>', 'where the encrypted vault lives: an absolute folder path or file:///…')
+      .option('--device-name <name>', 'how other devices see this one (default: host name)')
+      .option('--password-stdin', 'read the vault password from the first line of standard input')
+      .option('--json', 'print JSON');
+    if (name === 'init') c.addOption(new Option('--kdf <alg>', 'password key derivation').choices(['argon2id', 'scrypt', 'pbkdf2']).default('argon2id'));
+    c.action(async (opts: { root: string; remote: string; deviceName?: string; passwordStdin?: boolean; json?: boolean; kdf?: string }, cmd: Command) => {
+      const password = (await passwordFrom(opts, true, name === 'init'))!;
+      const args = {
+        home: homeOf(cmd),
+        root: opts.root,
+        remote: opts.remote,
+        password,
+        ...(opts.deviceName ? { deviceName: opts.deviceName } : {}),
+        ...(opts.kdf ? { kdf: opts.kdf === 'pbkdf2' ? ('pbkdf2-sha256' as const) : (opts.kdf as 'argon2id' | 'scrypt') } : {}),
+      };
+      const r = name === 'init' ? await initDevice(args) : await joinDevice(args);
+      if (r.warning) process.stderr.write(`warning: ${r.warning}\n`);
+      print(!!opts.json, { device: { id: r.config.deviceId, name: r.config.deviceName }, vaultId: r.config.vaultId, root: r.config.root, remote: r.config.remote, keyStore: r.config.keyStore },
+        `${name === 'init' ? 'Created vault' : 'Joined vault'} ${r.config.vaultId} as device ${r.config.deviceName} (${r.config.deviceId}).\nRoot: ${r.config.root}\nRemote: ${r.config.remote}\nNext: ccsync sync`);
+    });
+  };
+  setup('init', 'create a new encrypted vault on the remote and set up this device');
+  setup('join', 'add this device to an existing vault');
+
+  program
+    .command('sync')
+    .description('push local changes and pull remote ones')
+    .option('--json', 'print only a JSON summary')
+    .option('--allow-mass-delete', 'allow a sync that deletes more than half of the tracked files')
+    .option('--password-stdin', 'read the password from standard input instead of the keychain')
+    .action(async (opts: { json?: boolean; allowMassDelete?: boolean; passwordStdin?: boolean }, cmd: Command) => {
+      const r = await withSession(cmd, opts, (s) => runSync(s, { allowMassDelete: !!opts.allowMassDelete }));
+      const summary = { pushed: r.pushed, pulled: r.pulled, conflicts: r.conflicts, bytesUploaded: r.bytesUploaded, bytesDownloaded: r.bytesDownloaded, durationMs: r.durationMs };
+      if (opts.json) print(true, { ...summary, conflictPaths: r.conflictPaths, problems: r.problems, deferred: r.deferred }, '');
+      else {
+        const lines = [`pushed ${r.pushed}, pulled ${r.pulled}, conflicts ${r.conflicts} (${r.bytesUploaded} B up, ${r.bytesDownloaded} B down, ${r.durationMs} ms)`];
+        for (const p of r.conflictPaths) lines.push(`conflict: ${p} (both versions are kept in the vault)`);
+        for (const p of r.problems) lines.push(`not synced: ${p.path}: ${p.message}`);
+        for (const p of r.deferred) lines.push(`changed during sync, will sync next time: ${p}`);
+        print(false, null, lines.join('\n'));
+      }
+      if (r.conflicts > 0) setExit(EXIT.conflicts);
+    });
+
+  program
+    .command('status')
+    .description('show what is synced, pending or in conflict (local only, needs no password)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const st = await readStatus(homeOf(cmd));
+      const counts = new Map<string, number>();
+      for (const i of st.items) counts.set(i.state, (counts.get(i.state) ?? 0) + 1);
+      print(!!opts.json, st, [
+        `device ${st.device.name} (${st.device.id})`,
+        `root ${st.root}`,
+        `remote ${st.remote}`,
+        `last sync ${st.lastSync ?? 'never'}`,
+        `items: ${[...counts].map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`,
+        ...st.items.filter((i) => i.state !== 'synced' && i.state !== 'ignored').map((i) => `  ${i.state.padEnd(12)} ${i.path}${i.message ? ` — ${i.message}` : ''}`),
+      ].join('\n'));
+    });
+
+  program
+    .command('verify')
+    .description('check that every object the logs reference is on the remote (and decrypts, with --read-data)')
+    .option('--read-data', 'download and decrypt every pack and check every chunk')
+    .option('--json', 'print JSON')
+    .option('--password-stdin', 'read the password from standard input instead of the keychain')
+    .action(async (opts: { readData?: boolean; json?: boolean; passwordStdin?: boolean }, cmd: Command) => {
+      const r = await withSession(cmd, opts, (s) => verifyRemote(s, !!opts.readData));
+      print(!!opts.json, r, [
+        `${r.ok ? 'ok' : 'FAILED'}: ${r.devices} devices, ${r.logEntries} log entries, ${r.packs} packs, ${r.chunks} chunks${opts.readData ? `, ${r.packsRead} packs decrypted and checked` : ''}`,
+        ...r.errors.map((e) => `  ${e}`),
+      ].join('\n'));
+      if (!r.ok) setExit(EXIT.failure);
+    });
+
+  return program;
+}
+
+export function exitCodeFor(e: unknown): number {
+  if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  if (isCcsError(e)) {
+    if (e.code === 'USAGE') return EXIT.usage;
+    if (e.code === 'WRONG_PASSWORD' || e.code === 'LOCKED') return EXIT.locked;
+  }
+  return EXIT.failure;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return exitCodeFor(e);
+    if (isCcsError(e)) process.stderr.write(`ccsync: ${e.message} [${e.code}]\n`);
+    else process.stderr.write(`ccsync: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);
+    return exitCodeFor(e);
+  }
+}

@@ -1,0 +1,90 @@
+import { codecFromId, decompressChunk } from '../chunking/compress';
+import { CcsError } from '../common/errors';
+import { hmacSha256, timingSafeEqualBuf } from '../crypto/keys';
+import { HEADER_LENGTH, cipherRangeFor, decryptRange, plaintextLength } from '../crypto/stream';
+import type { Remote } from '../remotes/remote';
+import { names } from './format';
+import type { StoredChunk } from '../vault/stateDb';
+import type { TransferStats } from './transferStats';
+import type { VaultKeys } from './vaultKeys';
+
+/** Read-ahead per range request: chunks of neighbouring small files usually sit next to each other in a pack. */
+const WINDOW = 4 * 1024 * 1024;
+const MAX_WINDOWS = 4;
+
+interface Window {
+  pack: string;
+  start: number;
+  data: Buffer;
+}
+
+/**
+ * Reads chunks out of packs with range requests, decrypts them, decompresses them and checks the
+ * keyed hash of the plaintext against the chunk id before anyone may write the bytes to a user file.
+ */
+export class ChunkReader {
+  private readonly headers = new Map<string, Buffer>();
+  private readonly sized = new Set<string>();
+  private windows: Window[] = [];
+
+  constructor(
+    private readonly remote: Remote,
+    private readonly keys: VaultKeys,
+    private readonly stats: TransferStats,
+  ) {}
+
+  async read(chunk: StoredChunk): Promise<Buffer> {
+    const stored = await this.readStored(chunk);
+    const plain = decompressChunk(codecFromId(chunk.codec), stored, chunk.rawLength);
+    const actual = hmacSha256(this.keys.subkeys.chunkId, plain);
+    if (!timingSafeEqualBuf(actual, Buffer.from(chunk.id, 'hex'))) {
+      throw new CcsError('OBJECT_CORRUPT', `chunk ${chunk.id.slice(0, 16)}… in pack ${chunk.pack} does not match its hash: the remote returned other data than was stored`);
+    }
+    return plain;
+  }
+
+  private async readStored(chunk: StoredChunk): Promise<Buffer> {
+    const end = chunk.offset + chunk.length;
+    const hit = this.windows.find((w) => w.pack === chunk.pack && w.start <= chunk.offset && w.start + w.data.length >= end);
+    if (hit) return hit.data.subarray(chunk.offset - hit.start, end - hit.start);
+    const plainTotal = plaintextLength(chunk.packSize);
+    const length = Math.min(Math.max(chunk.length, WINDOW), plainTotal - chunk.offset);
+    if (length < chunk.length) {
+      throw new CcsError('OBJECT_CORRUPT', `pack ${chunk.pack} is shorter than the index says (chunk at ${chunk.offset}+${chunk.length}, pack holds ${plainTotal})`);
+    }
+    const data = await this.fetch(chunk.pack, chunk.packSize, chunk.offset, length);
+    this.windows.push({ pack: chunk.pack, start: chunk.offset, data });
+    if (this.windows.length > MAX_WINDOWS) this.windows.shift();
+    return data.subarray(0, chunk.length);
+  }
+
+  private async fetch(pack: string, packSize: number, offset: number, length: number): Promise<Buffer> {
+    const name = names.pack(pack);
+    if (!this.sized.has(pack)) {
+      const stat = await this.remote.stat(name);
+      if (!stat) throw new CcsError('OBJECT_MISSING', `pack ${name} is missing from the remote`);
+      if (stat.size !== packSize) {
+        throw new CcsError('OBJECT_CORRUPT', `pack ${name} is ${stat.size} bytes on the remote but was stored as ${packSize}: truncated or replaced`);
+      }
+      this.sized.add(pack);
+    }
+    const r = cipherRangeFor(offset, length, packSize);
+    let header = this.headers.get(pack);
+    let slice: Buffer;
+    if (!header && r.cipherOffset === HEADER_LENGTH) {
+      const both = await this.remote.getRange(name, 0, HEADER_LENGTH + r.cipherLength);
+      header = both.subarray(0, HEADER_LENGTH);
+      slice = both.subarray(HEADER_LENGTH);
+      this.stats.bytesDownloaded += both.length;
+    } else {
+      if (!header) {
+        header = await this.remote.getRange(name, 0, HEADER_LENGTH);
+        this.stats.bytesDownloaded += header.length;
+      }
+      slice = await this.remote.getRange(name, r.cipherOffset, r.cipherLength);
+      this.stats.bytesDownloaded += slice.length;
+    }
+    this.headers.set(pack, header);
+    return decryptRange(header, slice, r.firstSegment, packSize, name, (e) => this.keys.epochs.get(e), r.skip, length);
+  }
+}

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { CODEC_IDS, compressChunk, type Codec } from '../chunking/compress';
+import { encryptObject } from '../crypto/stream';
+import type { Remote } from '../remotes/remote';
+import type { ChunkRef, PackRef } from './format';
+import { names } from './format';
+import type { TransferStats } from './transferStats';
+import type { VaultKeys } from './vaultKeys';
+
+/**
+ * Collects new chunks into packs of about `packSize` bytes, so thousands of small files become a
+ * few objects (restic/Kopia packs), and uploads sealed packs with a bounded window of concurrent
+ * puts: memory stays at (window + 1) × packSize whatever the size of the data.
+ *
+ * Packs are uploaded before the log entry that references them (write ordering rule 1); a pack
+ * whose log entry is never written is garbage, never a dangling reference.
+ */
+export class PackWriter {
+  private parts: Buffer[] = [];
+  private refs: ChunkRef[] = [];
+  private size = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly sealed: PackRef[] = [];
+  private readonly pending = new Set<string>();
+  private failure: unknown = null;
+
+  constructor(
+    private readonly remote: Remote,
+    private readonly keys: VaultKeys,
+    private readonly codec: Codec,
+    private readonly packSize: number,
+    private readonly stats: TransferStats,
+    /** True when the chunk is already stored in a known pack (dedup across syncs and devices). */
+    private readonly known: (id: string) => boolean,
+    private readonly window = 3,
+  ) {}
+
+  /** Adds a chunk unless an identical one is already stored; returns true when it was new. */
+  async add(id: string, plain: Buffer): Promise<boolean> {
+    if (this.failure) throw this.failure;
+    if (this.pending.has(id) || this.known(id)) return false;
+    this.pending.add(id);
+    const c = compressChunk(plain, this.codec);
+    this.refs.push({ id, offset: this.size, length: c.data.length, rawLength: plain.length, codec: CODEC_IDS[c.codec] });
+    this.parts.push(c.data);
+    this.size += c.data.length;
+    if (this.size >= this.packSize) await this.seal();
+    return true;
+  }
+
+  /** Seals the last partial pack and waits until every pack is durable on the remote. */
+  async flush(): Promise<PackRef[]> {
+    if (this.size > 0) await this.seal();
+    await Promise.all(this.inFlight);
+    if (this.failure) throw this.failure;
+    return this.sealed;
+  }
+
+  private async seal(): Promise<void> {
+    const plain = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
+    const refs = this.refs;
+    this.parts = [];
+    this.refs = [];
+    this.size = 0;
+    const id = randomBytes(16).toString('hex');
+    const name = names.pack(id);
+    const data = encryptObject(plain, name, this.keys.currentEpoch, this.keys.epochs.get(this.keys.currentEpoch)!);
+    while (this.inFlight.size >= this.window) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
+    const p: Promise<void> = this.remote.put(name, data).then(
+      () => {
+        this.stats.bytesUploaded += data.length;
+        this.sealed.push({ id, size: data.length, chunks: refs });
+        this.inFlight.delete(p);
+      },
+      (e: unknown) => {
+        this.failure ??= e;
+        this.inFlight.delete(p);
+      },
+    );
+    this.inFlight.add(p);
+  }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// Bundles the CLI (core/cli/main.ts and everything it imports from core/) into dist/ccsync.mjs.
+// npm packages stay external: native modules (better-sqlite3, argon2, keyring) must load from
+// node_modules, and bundling the rest would only hide their versions.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['core/cli/main.ts'],
+  outfile: 'dist/ccsync.mjs',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
