@@ -11,9 +11,11 @@ const NATIVE_DEPS = ['better-sqlite3', '@napi-rs/keyring', 'argon2'];
 const cspMeta: Plugin = {
   name: 'ccsync:csp-meta',
   apply: 'build',
-  transformIndexHtml: () => [
-    { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP_META }, injectTo: 'head-prepend' },
-  ],
+  transformIndexHtml(html) {
+    const charset = '<meta charset="UTF-8" />';
+    if (!html.includes(charset)) throw new Error('renderer/index.html: expected <meta charset="UTF-8" /> to anchor the CSP');
+    return html.replace(charset, `${charset}\n    <meta http-equiv="Content-Security-Policy" content="${CSP_META}" />`);
+  },
 };
 
 export default defineConfig({

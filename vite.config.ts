@@ -5,14 +5,17 @@
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type Plugin } from 'vite';
-import { CSP_META } from './electron/main/csp';
+// The extension keeps Vite's native config loader happy; this file is not in a tsconfig.
+import { CSP_META } from './electron/main/csp.ts';
 
 const cspMeta: Plugin = {
   name: 'ccsync:csp-meta',
   apply: 'build',
-  transformIndexHtml: () => [
-    { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP_META }, injectTo: 'head-prepend' },
-  ],
+  transformIndexHtml(html) {
+    const charset = '<meta charset="UTF-8" />';
+    if (!html.includes(charset)) throw new Error('renderer/index.html: expected <meta charset="UTF-8" /> to anchor the CSP');
+    return html.replace(charset, `${charset}\n    <meta http-equiv="Content-Security-Policy" content="${CSP_META}" />`);
+  },
 };
 
 export default defineConfig({

@@ -33,7 +33,8 @@ export const ARGON2ID_ITERATIONS_MAX = 10;
 export const ARGON2ID_PARALLELISM_MIN = 1;
 export const ARGON2ID_PARALLELISM_MAX = 8;
 export const SCRYPT_LOG_N_MAX = 20;
-export const SCRYPT_R_MIN = 1;
+// scrypt requires N < 2^(16*r) (RFC 7914 §2), so with logN >= 17 r = 1 is invalid (OpenSSL refuses it).
+export const SCRYPT_R_MIN = 2;
 export const SCRYPT_R_MAX = 16;
 export const SCRYPT_P_MIN = 1;
 export const SCRYPT_P_MAX = 4;

@@ -1,4 +1,4 @@
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CcsError, type ErrorCode } from '../common/errors';
@@ -72,6 +72,29 @@ describe('encryptObject / decryptObject', () => {
     expect(ct.length).toBe(ciphertextLength(n));
     expect(plaintextLength(ct.length)).toBe(n);
     expect(decryptObject(ct, 'data/ab/cdef', only7).equals(pt)).toBe(true);
+  });
+
+  it('follows the documented format: decrypts with an independent reading of the spec', () => {
+    const pt = randomBytes(2 * SEGMENT_SIZE + 100);
+    const id = 'data/ab/cdef';
+    const ct = encryptObject(pt, id, EPOCH, key);
+    const header = ct.subarray(0, HEADER_LENGTH);
+    const info = Buffer.concat([Buffer.from('ccsync/v1/object\0', 'utf8'), Buffer.from(id, 'utf8')]);
+    const objectKey = Buffer.from(hkdfSync('sha256', key, header.subarray(12, 28), info, 32));
+    const { segments } = segmentsOf(ct);
+    expect(segments.map((s) => s.length)).toEqual([SEG_CT, SEG_CT, 100 + TAG_LENGTH]);
+    const parts = segments.map((seg, i) => {
+      const nonce = Buffer.alloc(12);
+      nonce.writeUInt32BE(i, 7);
+      nonce[11] = i === segments.length - 1 ? 1 : 0;
+      const index = Buffer.alloc(4);
+      index.writeUInt32BE(i);
+      const d = createDecipheriv('aes-256-gcm', objectKey, nonce, { authTagLength: TAG_LENGTH });
+      d.setAAD(Buffer.concat([header, Buffer.from(id, 'utf8'), index]));
+      d.setAuthTag(seg.subarray(seg.length - TAG_LENGTH));
+      return Buffer.concat([d.update(seg.subarray(0, seg.length - TAG_LENGTH)), d.final()]);
+    });
+    expect(Buffer.concat(parts).equals(pt)).toBe(true);
   });
 
   it('writes the documented header and a fresh salt each time', () => {

@@ -58,7 +58,7 @@ async function unlock(config: DeviceConfig, remote: Remote, manifest: Manifest, 
     return await unlockWithMasterKey(remote, manifest, Buffer.from(stored, 'base64'));
   } catch (e) {
     // A key that no longer opens the manifest is stale (vault recreated at the same place), not corruption of the remote.
-    if (isCcsError(e, 'OBJECT_CORRUPT') && /manifest/.test(e.message)) {
+    if (isCcsError(e, 'OBJECT_CORRUPT') && /^data key of epoch/.test(e.message)) {
       throw new CcsError('LOCKED', 'the key in the OS keychain does not open this vault; give the password with --password-stdin or CCSYNC_PASSWORD');
     }
     throw e;

@@ -140,18 +140,20 @@ export async function unlockWithPassword(remote: Remote, manifest: Manifest, pas
 }
 
 export async function unlockWithMasterKey(remote: Remote, manifest: Manifest, masterKey: Buffer): Promise<VaultKeys> {
-  const subkeys = deriveSubkeys(masterKey, manifest.vaultId);
-  const { mac, ...body } = manifest;
-  if (!timingSafeEqualBuf(Buffer.from(manifestMac(subkeys.manifest, body), 'hex'), Buffer.from(mac, 'hex'))) {
-    throw new CcsError('OBJECT_CORRUPT', 'the vault manifest failed authentication: it was modified on the remote, or the stored key belongs to another vault');
-  }
   const doc = parseUntrusted(EpochsSchema, parseJson(await remote.get(names.epochs), 'key epochs'), 'key epochs');
   if (doc.vaultId !== manifest.vaultId) throw new CcsError('OBJECT_CORRUPT', 'key epochs belong to another vault');
   const epochs = new Map<number, Buffer>();
   for (const e of doc.epochs) {
     const key = unwrapKey(masterKey, e.key, epochAad(manifest.vaultId, e.epoch));
+    // Checked before the manifest MAC: a failure here means this master key is not the vault's
+    // (a stale keychain entry), while a manifest failure with a good key means tampering.
     if (!key) throw new CcsError('OBJECT_CORRUPT', `data key of epoch ${e.epoch} failed authentication`);
     epochs.set(e.epoch, key);
+  }
+  const subkeys = deriveSubkeys(masterKey, manifest.vaultId);
+  const { mac, ...body } = manifest;
+  if (!timingSafeEqualBuf(Buffer.from(manifestMac(subkeys.manifest, body), 'hex'), Buffer.from(mac, 'hex'))) {
+    throw new CcsError('OBJECT_CORRUPT', 'the vault manifest failed authentication: it was modified on the remote');
   }
   if (!epochs.has(doc.current)) throw new CcsError('LOCKED', `no key for the current data epoch ${doc.current}`);
   return { vaultId: manifest.vaultId, masterKey, subkeys, epochs, currentEpoch: doc.current, gear: gearTable(subkeys.gear) };
