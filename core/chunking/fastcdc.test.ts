@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CcsError } from '../common/errors';
-import { fcAssert } from '../test-support/fcSeed';
+import { assertProperty } from '../test-support/fc';
 import { type CdcParams, Chunker, DEFAULT_CDC, chunkBuffer, chunkFile, validateCdcParams } from './fastcdc';
 import { gearTable } from './gear';
 
@@ -41,8 +41,8 @@ const input = fc
   });
 
 describe('Chunker', () => {
-  it('chunks concatenate to the input and respect min/max', () => {
-    fcAssert(
+  it('chunks concatenate to the input and respect min/max', async () => {
+    await assertProperty(
       fc.property(input, (data) => {
         const chunks = chunkBuffer(data, SMALL, GEAR);
         expect(Buffer.concat(chunks).equals(data)).toBe(true);
@@ -57,8 +57,8 @@ describe('Chunker', () => {
     );
   });
 
-  it('finds the same boundaries however the input is split into pushes', () => {
-    fcAssert(
+  it('finds the same boundaries however the input is split into pushes', async () => {
+    await assertProperty(
       fc.property(input, fc.array(fc.nat(), { maxLength: 40 }), (data, cuts) => {
         const points = [0, ...cuts.map((c) => c % (data.length + 1)).sort((a, b) => a - b), data.length];
         const parts = points.slice(1).map((end, i) => data.subarray(points[i], end)); // includes empty pushes

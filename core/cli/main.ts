@@ -39,10 +39,7 @@ function print(json: boolean, value: unknown, text: string): void {
 async function withSession<T>(cmd: Command, opts: { passwordStdin?: boolean }, fn: (s: Awaited<ReturnType<typeof openSession>>) => Promise<T>): Promise<T> {
   const home = homeOf(cmd);
   const password = await passwordFrom(opts, false);
-  const release = await acquireHomeLock(home).catch((e: unknown) => {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CcsError('NOT_INITIALIZED', `no device set up in ${home}; run \`ccsync init\` or \`ccsync join\``);
-    throw e;
-  });
+  const release = await acquireHomeLock(home);
   try {
     const s = await openSession(home, password !== undefined ? { password } : {});
     try {

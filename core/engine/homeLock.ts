@@ -17,7 +17,9 @@ export async function acquireHomeLock(home: string): Promise<() => Promise<void>
         await unlink(file).catch(() => {});
       };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new CcsError('NOT_INITIALIZED', `no device set up in ${home}; run \`ccsync init\` or \`ccsync join\``);
+      if (code !== 'EEXIST') throw e;
       const pid = Number(await readFile(file, 'utf8').catch(() => ''));
       if (pid && pid !== process.pid && isAlive(pid)) {
         throw new CcsError('BUSY', `another ccsync process (pid ${pid}) is working on ${home}; wait for it to finish`);

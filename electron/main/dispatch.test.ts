@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CcsError } from '../../core/common/errors';
 import { dispatch, toErrorDto, type ServiceTable } from './dispatch';
 
 function services(sync: object): ServiceTable {
@@ -44,7 +45,7 @@ describe('dispatch', () => {
   });
 
   it('carries the code of CcsError-like failures, sync or async', async () => {
-    const coded = Object.assign(new Error('vault is locked'), { code: 'LOCKED' });
+    const coded = new CcsError('LOCKED', 'vault is locked');
     const sync = {
       getStatus: async () => {
         throw coded;
@@ -55,6 +56,16 @@ describe('dispatch', () => {
     };
     await expect(dispatch(services(sync), 'sync', 'getStatus', [])).resolves.toEqual({ ok: false, error: { code: 'LOCKED', message: 'vault is locked' } });
     await expect(dispatch(services(sync), 'sync', 'syncNow', [])).resolves.toEqual({ ok: false, error: { code: 'LOCKED', message: 'vault is locked' } });
+  });
+
+  it('accepts a CcsError from another copy of core by name', () => {
+    const foreign = Object.assign(new Error('busy'), { name: 'CcsError', code: 'BUSY' });
+    expect(toErrorDto(foreign)).toEqual({ code: 'BUSY', message: 'busy' });
+  });
+
+  it('does not pass Node errno codes off as contract codes', () => {
+    const enoent = Object.assign(new Error("ENOENT: no such file or directory, open '/x/lock'"), { code: 'ENOENT', errno: -2 });
+    expect(toErrorDto(enoent)).toEqual({ code: 'INTERNAL', message: "ENOENT: no such file or directory, open '/x/lock'" });
   });
 
   it('maps everything else to INTERNAL', () => {

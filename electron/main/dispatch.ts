@@ -7,6 +7,7 @@
  * checks and envelope, so this module can move to core/host unchanged.
  */
 import { SERVICES, type ErrorDto, type ServiceName } from '../../core/api/contract';
+import { CcsError } from '../../core/common/errors';
 
 export type InvokeResult = { ok: true; value: unknown } | { ok: false; error: ErrorDto };
 
@@ -21,11 +22,16 @@ export function isMethodOf(service: ServiceName, method: unknown): method is str
   return typeof method === 'string' && (SERVICES[service] as readonly string[]).includes(method);
 }
 
-/** `{ code, message }` from a CcsError-like object; anything else becomes INTERNAL. */
+/**
+ * `{ code, message }` from a CcsError (or one from another copy of core, matched by name); anything
+ * else becomes INTERNAL. Node's own errors also carry a string `code` (ENOENT, EACCES…), which
+ * is not a contract code, so duck typing on `code` alone is not enough.
+ */
 export function toErrorDto(e: unknown): ErrorDto {
   if (typeof e === 'object' && e !== null) {
-    const { code, message } = e as { code?: unknown; message?: unknown };
-    if (typeof code === 'string' && typeof message === 'string') return { code, message };
+    const { name, code, message } = e as { name?: unknown; code?: unknown; message?: unknown };
+    const ccs = e instanceof CcsError || name === 'CcsError';
+    if (ccs && typeof code === 'string' && typeof message === 'string') return { code, message };
     if (typeof message === 'string') return { code: 'INTERNAL', message };
   }
   return { code: 'INTERNAL', message: String(e) };

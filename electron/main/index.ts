@@ -64,12 +64,18 @@ function startBackground(host: SyncHost): void {
     console.warn('ccsync: no system tray available', e);
   }
   disposers.push(forwardEvents(host), host.onDidChangeStatus((status: StatusDto) => update({ status })));
-  host.sync.getStatus().then((status) => update({ status }), () => undefined);
+  host.sync.getStatus().then(
+    (status) => update({ status }),
+    (e: unknown) => update({ lastErrorCode: toErrorDto(e).code }),
+  );
+  const intervalMs = syncIntervalMs(process.env.CCSYNC_SYNC_INTERVAL_MINUTES);
   autoSync = startAutoSync(host.sync, {
-    intervalMs: syncIntervalMs(process.env.CCSYNC_SYNC_INTERVAL_MINUTES),
+    intervalMs,
     onStart: () => update({ syncing: true }),
     onDone: (outcome) => update({ syncing: false, lastErrorCode: 'error' in outcome ? toErrorDto(outcome.error).code : null }),
   });
+  // Sync once at launch, then every interval (0 = manual only).
+  if (intervalMs > 0) void autoSync.runNow();
 }
 
 async function shutdown(): Promise<void> {
@@ -79,7 +85,9 @@ async function shutdown(): Promise<void> {
   tray = null;
   const host = await hostPromise?.catch(() => null);
   // Never hang the quit on a stuck close.
-  await Promise.race([host?.close(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([host?.close(), new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+  clearTimeout(timer);
 }
 
 async function main(): Promise<void> {

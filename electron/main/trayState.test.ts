@@ -12,7 +12,7 @@ describe('deriveTrayView', () => {
     const failed: ItemDto = { path: 'b', type: 'other', state: 'error' };
     expect(deriveTrayView({ status: status([conflict]), syncing: true, lastErrorCode: 'X' })).toEqual({ icon: 'syncing', label: 'Syncing…' });
     expect(deriveTrayView({ status: status([conflict, conflict]), syncing: false, lastErrorCode: 'X' })).toEqual({ icon: 'error', label: '2 conflicts' });
-    expect(deriveTrayView({ status: status([failed]), syncing: false, lastErrorCode: 'LOCKED' })).toEqual({ icon: 'error', label: 'Sync failed (LOCKED)' });
+    expect(deriveTrayView({ status: status([failed]), syncing: false, lastErrorCode: 'LOCKED' })).toEqual({ icon: 'error', label: 'Needs attention (LOCKED)' });
     expect(deriveTrayView({ status: status([failed]), syncing: false, lastErrorCode: null })).toEqual({ icon: 'error', label: '1 item failed' });
     expect(deriveTrayView({ status: status([], 3), syncing: false, lastErrorCode: null })).toEqual({ icon: 'idle', label: '3 changes waiting' });
     expect(deriveTrayView({ status: status([]), syncing: false, lastErrorCode: null })).toEqual({ icon: 'idle', label: 'Up to date' });

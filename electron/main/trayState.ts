@@ -12,7 +12,7 @@ export interface TrayView {
 export interface TrayInputs {
   status: StatusDto | null;
   syncing: boolean;
-  /** Code of the last failed run, cleared by a successful one. */
+  /** Code of the last failed run (or failed status read), cleared by a successful run. */
   lastErrorCode: string | null;
 }
 
@@ -20,7 +20,7 @@ export function deriveTrayView({ status, syncing, lastErrorCode }: TrayInputs): 
   if (syncing) return { icon: 'syncing', label: 'Syncing…' };
   const conflicts = status?.items.filter((i) => i.state === 'conflict').length ?? 0;
   if (conflicts > 0) return { icon: 'error', label: conflicts === 1 ? '1 conflict' : `${conflicts} conflicts` };
-  if (lastErrorCode) return { icon: 'error', label: `Sync failed (${lastErrorCode})` };
+  if (lastErrorCode) return { icon: 'error', label: `Needs attention (${lastErrorCode})` };
   const errors = status?.items.filter((i) => i.state === 'error').length ?? 0;
   if (errors > 0) return { icon: 'error', label: errors === 1 ? '1 item failed' : `${errors} items failed` };
   if (!status) return { icon: 'idle', label: 'Starting…' };

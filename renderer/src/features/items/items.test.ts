@@ -11,7 +11,7 @@ const items: ItemDto[] = [
 
 describe('items', () => {
   it('filters by type and sorts by path', () => {
-    expect(filterItems(items, 'all').map((i) => i.path)).toEqual(['CLAUDE.md', 'agents/a.md', 'agents/b.md', 'skills/pdf/SKILL.md']);
+    expect(filterItems(items, 'all').map((i) => i.path)).toEqual(['agents/a.md', 'agents/b.md', 'CLAUDE.md', 'skills/pdf/SKILL.md']);
     expect(filterItems(items, 'agent').map((i) => i.path)).toEqual(['agents/a.md', 'agents/b.md']);
     expect(filterItems(items, 'hook')).toEqual([]);
   });

@@ -32,7 +32,7 @@ const TYPE_ORDER = Object.keys(TYPE_LABEL) as ItemType[];
 export function filterItems(items: readonly ItemDto[], filter: TypeFilter): ItemDto[] {
   return items
     .filter((item) => filter === 'all' || item.type === filter)
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    .sort((a, b) => a.path.localeCompare(b.path, 'en'));
 }
 
 /** Types present in `items` with their counts, in TYPE_LABEL order. */

@@ -1,7 +1,7 @@
 import { useEffect, useState, type JSX } from 'react';
 import type { SyncResultDto } from '../../../../core/api/contract';
 import { countByState } from '../items/items';
-import { formatBytes, formatDuration, formatRelative } from './format';
+import { formatBytes, formatDuration, formatRelative, plural } from './format';
 import { useStatusStore, type StatusError } from './useStatusStore';
 
 /** Re-renders every `ms` so relative times ("5 minutes ago") stay true. */
@@ -31,7 +31,7 @@ function LastResult({ result }: { result: SyncResultDto }): JSX.Element {
     <p className="result" data-testid="sync-result">
       Last run: pushed <strong>{result.pushed}</strong>, pulled <strong>{result.pulled}</strong>,{' '}
       <span className={result.conflicts > 0 ? 'result__conflicts' : undefined}>
-        {result.conflicts} conflict{result.conflicts === 1 ? '' : 's'}
+        {plural(result.conflicts, 'conflict')}
       </span>{' '}
       · {formatBytes(result.bytesUploaded)} up · {formatBytes(result.bytesDownloaded)} down ·{' '}
       {formatDuration(result.durationMs)}
@@ -74,8 +74,9 @@ export function Dashboard(): JSX.Element {
           <div>
             <dt>Device</dt>
             <dd>
-              <span data-testid="device-name">{status.device.name}</span>{' '}
-              <code className="muted" data-testid="device-id">
+              <span data-testid="device-name">{status.device.name}</span>
+              <br />
+              <code className="muted small" data-testid="device-id">
                 {status.device.id}
               </code>
             </dd>
@@ -113,8 +114,8 @@ export function Dashboard(): JSX.Element {
               <dt>Items</dt>
               <dd data-testid="item-summary">
                 {status.items.length} total · {states.synced} synced · {pending} pending
-                {states.conflict > 0 ? <span className="result__conflicts"> · {states.conflict} conflicts</span> : null}
-                {states.error > 0 ? <span className="result__conflicts"> · {states.error} errors</span> : null}
+                {states.conflict > 0 ? <span className="result__conflicts"> · {plural(states.conflict, 'conflict')}</span> : null}
+                {states.error > 0 ? <span className="result__conflicts"> · {plural(states.error, 'error')}</span> : null}
               </dd>
             </div>
           ) : null}

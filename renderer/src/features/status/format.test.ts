@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatDuration, formatRelative } from './format';
+import { formatBytes, formatDuration, formatRelative, plural } from './format';
 
 describe('format', () => {
+  it('plurals', () => {
+    expect(plural(0, 'conflict')).toBe('0 conflicts');
+    expect(plural(1, 'conflict')).toBe('1 conflict');
+    expect(plural(2, 'error')).toBe('2 errors');
+  });
+
   it('bytes', () => {
     expect(formatBytes(0)).toBe('0 B');
     expect(formatBytes(1023)).toBe('1023 B');

@@ -1,5 +1,10 @@
 /** Human-readable numbers for the dashboard. */
 
+/** "1 conflict", "2 conflicts". */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return '—';
   if (bytes < 1024) return `${bytes} B`;
