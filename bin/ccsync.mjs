@@ -7,5 +7,7 @@ if (!existsSync(bundle)) {
   process.stderr.write('ccsync: the CLI is not built yet; run `npm run build:cli` first\n');
   process.exit(1);
 }
+// Overlapping fsyncs of many small files need more than libuv's default 4 threads.
+process.env.UV_THREADPOOL_SIZE ??= '16';
 const { main } = await import(bundle);
 process.exitCode = await main(process.argv.slice(2));

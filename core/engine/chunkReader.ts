@@ -15,7 +15,9 @@ const MAX_WINDOWS = 4;
 interface Window {
   pack: string;
   start: number;
-  data: Buffer;
+  end: number;
+  /** Shared by concurrent readers of neighbouring chunks, so a window is fetched once. */
+  data: Promise<Buffer>;
 }
 
 /**
@@ -45,17 +47,22 @@ export class ChunkReader {
 
   private async readStored(chunk: StoredChunk): Promise<Buffer> {
     const end = chunk.offset + chunk.length;
-    const hit = this.windows.find((w) => w.pack === chunk.pack && w.start <= chunk.offset && w.start + w.data.length >= end);
-    if (hit) return hit.data.subarray(chunk.offset - hit.start, end - hit.start);
+    const hit = this.windows.find((w) => w.pack === chunk.pack && w.start <= chunk.offset && w.end >= end);
+    if (hit) return (await hit.data).subarray(chunk.offset - hit.start, end - hit.start);
     const plainTotal = plaintextLength(chunk.packSize);
     const length = Math.min(Math.max(chunk.length, WINDOW), plainTotal - chunk.offset);
     if (length < chunk.length) {
       throw new CcsError('OBJECT_CORRUPT', `pack ${chunk.pack} is shorter than the index says (chunk at ${chunk.offset}+${chunk.length}, pack holds ${plainTotal})`);
     }
-    const data = await this.fetch(chunk.pack, chunk.packSize, chunk.offset, length);
-    this.windows.push({ pack: chunk.pack, start: chunk.offset, data });
+    const w: Window = { pack: chunk.pack, start: chunk.offset, end: chunk.offset + length, data: this.fetch(chunk.pack, chunk.packSize, chunk.offset, length) };
+    this.windows.push(w);
     if (this.windows.length > MAX_WINDOWS) this.windows.shift();
-    return data.subarray(0, chunk.length);
+    try {
+      return (await w.data).subarray(0, chunk.length);
+    } catch (e) {
+      this.windows = this.windows.filter((x) => x !== w);
+      throw e;
+    }
   }
 
   private async fetch(pack: string, packSize: number, offset: number, length: number): Promise<Buffer> {

@@ -1,6 +1,6 @@
-import { lstat } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chunkFile } from '../chunking/fastcdc';
+import { chunkBuffer, chunkFile } from '../chunking/fastcdc';
 import { hmacSha256 } from '../crypto/keys';
 import { statKey, type ScanResult, type ScannedFile } from '../vault/scanner';
 import type { FileRow } from '../vault/stateDb';
@@ -61,7 +61,9 @@ export async function hashFile(root: string, f: ScannedFile, keys: VaultKeys, ma
   const ids: string[] = [];
   let size = 0;
   try {
-    for await (const chunk of chunkFile(abs, manifest.chunker, keys.gear)) {
+    // A file that fits in one max-size chunk is read in one call; larger ones stream.
+    const chunks = f.size <= manifest.chunker.maxSize ? chunkBuffer(await readFile(abs), manifest.chunker, keys.gear) : chunkFile(abs, manifest.chunker, keys.gear);
+    for await (const chunk of chunks) {
       const id = hmacSha256(keys.subkeys.chunkId, chunk).toString('hex');
       ids.push(id);
       size += chunk.length;

@@ -1,7 +1,8 @@
-import { lstat, open, rmdir, unlink, utimes, chmod } from 'node:fs/promises';
+import { lstat, open, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CcsError } from '../common/errors';
-import { commitTemp, ensureParent, fsyncDir, safeLocalPath, tempPathFor } from '../vault/localFs';
+import { BoundedPool } from '../common/boundedPool';
+import { ensureParent, fsyncDir, safeLocalPath, tempPathFor } from '../vault/localFs';
 import { statKey } from '../vault/scanner';
 import type { FileRow, StateDb } from '../vault/stateDb';
 import type { ChunkReader } from './chunkReader';
@@ -36,59 +37,80 @@ interface Staged {
 export async function materialize(root: string, db: StateDb, reader: ChunkReader, plans: Planned[]): Promise<MaterializeResult> {
   const staged: Staged[] = [];
   let bytesWritten = 0;
+  // Many small files are dominated by file-system round trips and fsync: overlap a few.
+  const staging = new BoundedPool(8);
   try {
     for (const plan of plans) {
-      const target = await safeLocalPath(root, plan.row?.localPath ?? plan.version.path);
-      if (plan.version.deleted) {
-        staged.push({ plan, target, temp: null });
-        continue;
-      }
-      await ensureParent(target);
-      await safeLocalPath(root, plan.version.path); // re-check: a parent created concurrently could be a symlink
-      const temp = tempPathFor(target);
-      staged.push({ plan, target, temp });
-      bytesWritten += await stageFile(db, reader, plan.version, temp);
+      await staging.run(async () => {
+        const target = await safeLocalPath(root, plan.row?.localPath ?? plan.version.path);
+        if (plan.version.deleted) {
+          staged.push({ plan, target, temp: null });
+          return;
+        }
+        await ensureParent(target);
+        await safeLocalPath(root, plan.version.path); // re-check: a parent created meanwhile could be a symlink
+        const temp = tempPathFor(target);
+        staged.push({ plan, target, temp });
+        bytesWritten += await stageFile(db, reader, plan.version, temp);
+      });
     }
+    await staging.drain();
   } catch (e) {
+    await staging.drain().catch(() => {});
     await Promise.all(staged.map((s) => (s.temp ? unlink(s.temp).catch(() => {}) : undefined)));
     throw e;
   }
 
   const result: MaterializeResult = { rows: [], removed: [], skipped: [], bytesWritten };
-  for (const s of staged) {
-    const asPlanned = await stillAsPlanned(s.target, s.plan.row);
-    // A file the user already deleted needs no deletion from us.
-    const alreadyGone = !s.temp && !asPlanned && !(await lstat(s.target).then(() => true, () => false));
-    if (!asPlanned && !alreadyGone) {
-      if (s.temp) await unlink(s.temp).catch(() => {});
-      result.skipped.push(s.plan.version.path);
-      continue;
-    }
-    if (!s.temp) {
-      await unlink(s.target).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
-      });
-      await fsyncDir(dirname(s.target));
-      await removeEmptyParents(root, dirname(s.target));
-      result.removed.push(s.plan.version.path);
-      continue;
-    }
-    await commitTemp(s.temp, s.target);
-    const st = await lstat(s.target, { bigint: true });
-    result.rows.push({
-      path: s.plan.version.path,
-      localPath: s.plan.row?.localPath ?? s.plan.version.path,
-      size: Number(st.size),
-      mtimeNs: st.mtimeNs.toString(),
-      ctimeNs: st.ctimeNs.toString(),
-      ino: st.ino.toString(),
-      mode: s.plan.version.mode,
-      contentId: s.plan.version.contentId,
-      versionId: s.plan.version.id,
-      hashedAt: Date.now(),
-    });
-  }
+  const touchedDirs = new Set<string>();
+  const committing = new BoundedPool(8);
+  for (const s of staged) await committing.run(() => commit(root, s, result, touchedDirs));
+  await committing.drain();
+  // Renames are durable once their directories are synced: one fsync per directory, before the
+  // caller records the new state.
+  await Promise.all(
+    [...touchedDirs].map((d) =>
+      fsyncDir(d).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e; // removed as empty
+      }),
+    ),
+  );
   return result;
+}
+
+async function commit(root: string, s: Staged, result: MaterializeResult, touchedDirs: Set<string>): Promise<void> {
+  const asPlanned = await stillAsPlanned(s.target, s.plan.row);
+  // A file the user already deleted needs no deletion from us.
+  const alreadyGone = !s.temp && !asPlanned && !(await lstat(s.target).then(() => true, () => false));
+  if (!asPlanned && !alreadyGone) {
+    if (s.temp) await unlink(s.temp).catch(() => {});
+    result.skipped.push(s.plan.version.path);
+    return;
+  }
+  if (!s.temp) {
+    await unlink(s.target).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    touchedDirs.add(dirname(s.target));
+    await removeEmptyParents(root, dirname(s.target));
+    result.removed.push(s.plan.version.path);
+    return;
+  }
+  await rename(s.temp, s.target);
+  touchedDirs.add(dirname(s.target));
+  const st = await lstat(s.target, { bigint: true });
+  result.rows.push({
+    path: s.plan.version.path,
+    localPath: s.plan.row?.localPath ?? s.plan.version.path,
+    size: Number(st.size),
+    mtimeNs: st.mtimeNs.toString(),
+    ctimeNs: st.ctimeNs.toString(),
+    ino: st.ino.toString(),
+    mode: s.plan.version.mode,
+    contentId: s.plan.version.contentId,
+    versionId: s.plan.version.id,
+    hashedAt: Date.now(),
+  });
 }
 
 async function stageFile(db: StateDb, reader: ChunkReader, v: VersionRecord, temp: string): Promise<number> {
@@ -103,13 +125,13 @@ async function stageFile(db: StateDb, reader: ChunkReader, v: VersionRecord, tem
       written += data.length;
     }
     if (written !== v.size) throw new CcsError('OBJECT_CORRUPT', `${v.path}: assembled ${written} bytes, the version says ${v.size}`);
+    await fh.chmod(v.mode & 0o111 ? 0o755 : 0o644);
+    const mtime = new Date(v.mtimeMs);
+    await fh.utimes(mtime, mtime);
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await chmod(temp, v.mode & 0o111 ? 0o755 : 0o644);
-  const mtime = new Date(v.mtimeMs);
-  await utimes(temp, mtime, mtime);
   return written;
 }
 

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { BoundedPool } from '../common/boundedPool';
 import { CcsError } from '../common/errors';
 import { HLC_ZERO, hlcNow, hlcParse, hlcReceive, hlcToString, type Hlc } from '../common/hlc';
 import { vvMerge } from '../common/versionVector';
@@ -93,16 +94,22 @@ export async function runSync(s: DeviceSession, opts: SyncOptions = {}): Promise
   const writer = new PackWriter(s.remote, s.keys, s.manifest.compression, s.manifest.packSize, stats, (id) => s.db.hasChunk(id));
   const deferred: string[] = [];
   const hashed = new Map<string, HashedFile>();
+  // Small files are dominated by open/read/close round trips: overlap a few of them.
+  const hashing = new BoundedPool(8);
   for (const f of diff.candidates) {
-    const h = await hashFile(root, f, s.keys, s.manifest, writer);
-    if (h) hashed.set(f.path, h);
-    else deferred.push(f.path);
+    await hashing.run(async () => {
+      const h = await hashFile(root, f, s.keys, s.manifest, writer);
+      if (h) hashed.set(f.path, h);
+      else deferred.push(f.path);
+    });
   }
+  await hashing.drain();
   const packs = await writer.flush();
 
   // 5. new versions → log entry → head
   const newVersions: VersionRecord[] = [];
   const rowUpdates: FileRow[] = [];
+  const counter = { n: Number(s.db.getMeta('counter') ?? '0') };
   const hashedAt = now();
   for (const f of diff.candidates) {
     const h = hashed.get(f.path);
@@ -124,7 +131,7 @@ export async function runSync(s: DeviceSession, opts: SyncOptions = {}): Promise
       }
     }
     clock = hlcNow(clock, now());
-    const v = newVersion(s, f.path, base, heads, clock, { deleted: false, size: h.size, mode: f.mode, mtimeMs: Number(BigInt(f.mtimeNs) / 1_000_000n), contentId: h.contentId, chunks: h.chunks });
+    const v = newVersion(s, counter, f.path, base, heads, clock, { deleted: false, size: h.size, mode: f.mode, mtimeMs: Number(BigInt(f.mtimeNs) / 1_000_000n), contentId: h.contentId, chunks: h.chunks });
     newVersions.push(v);
     rowUpdates.push({ ...fileRow, versionId: v.id });
   }
@@ -133,7 +140,7 @@ export async function runSync(s: DeviceSession, opts: SyncOptions = {}): Promise
     const heads = s.db.headsOf(r.path);
     if (heads.length === 0 || heads.every((h) => h.deleted)) continue;
     clock = hlcNow(clock, now());
-    newVersions.push(newVersion(s, r.path, base, heads, clock, { deleted: true, size: 0, mode: r.mode, mtimeMs: now(), contentId: '', chunks: [] }));
+    newVersions.push(newVersion(s, counter, r.path, base, heads, clock, { deleted: true, size: 0, mode: r.mode, mtimeMs: now(), contentId: '', chunks: [] }));
   }
 
   if (newVersions.length > 0 || packs.length > 0) {
@@ -145,6 +152,7 @@ export async function runSync(s: DeviceSession, opts: SyncOptions = {}): Promise
       for (const v of newVersions) ingestVersion(s.db, v);
       s.db.setDevice(me, s.config.deviceName, seq);
       s.db.setMeta('hlc', hlcToString(clock));
+      s.db.setMeta('counter', String(counter.n));
     });
     await writeHead(s.remote, s.keys, { device: me, deviceName: s.config.deviceName, seq, updatedAt: new Date(now()).toISOString() }, stats);
   }
@@ -204,6 +212,7 @@ export async function runSync(s: DeviceSession, opts: SyncOptions = {}): Promise
 
 function newVersion(
   s: DeviceSession,
+  counter: { n: number },
   path: string,
   base: VersionRecord | null,
   heads: VersionRecord[],
@@ -217,13 +226,7 @@ function newVersion(
   const vv = vvMerge(base?.vv ?? {}, ...heads.filter((h) => h.deleted).map((h) => h.vv));
   const ownMax = Math.max(0, ...s.db.historyOf(path).map((v) => v.vv[me] ?? 0));
   vv[me] = ownMax + 1;
-  return { id: `${me}-${nextCounter(s)}`, path, vv, hlc: hlcToString(clock), device: me, ...body };
-}
-
-function nextCounter(s: DeviceSession): number {
-  const n = Number(s.db.getMeta('counter') ?? '0') + 1;
-  s.db.setMeta('counter', String(n));
-  return n;
+  return { id: `${me}-${++counter.n}`, path, vv, hlc: hlcToString(clock), device: me, ...body };
 }
 
 /** After reading our own entries back (crash recovery), never reuse a counter already published. */

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { Database as Db } from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
 import { CcsError } from '../common/errors';
 import type { ChunkRef, VersionRecord } from '../engine/format';
 
@@ -40,8 +40,7 @@ const MIGRATIONS: Record<number, string> = {
       version_id TEXT, hashed_at INTEGER NOT NULL);
     CREATE TABLE versions (
       id TEXT PRIMARY KEY, path TEXT NOT NULL, record TEXT NOT NULL, is_head INTEGER NOT NULL);
-    CREATE INDEX versions_by_path ON versions(path);
-    CREATE INDEX versions_heads ON versions(is_head) WHERE is_head = 1;
+    CREATE INDEX versions_by_path ON versions(path, is_head);
     CREATE TABLE packs (id TEXT PRIMARY KEY, size INTEGER NOT NULL);
     CREATE TABLE chunks (
       id TEXT PRIMARY KEY, pack TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
@@ -52,9 +51,20 @@ const MIGRATIONS: Record<number, string> = {
 
 export class StateDb {
   readonly db: Db;
+  private readonly statements = new Map<string, Statement>();
 
   private constructor(db: Db) {
     this.db = db;
+  }
+
+  /** Prepared statements are cached: preparing costs more than running most of these queries. */
+  private q(sql: string): Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   static open(file: string): StateDb {
@@ -96,29 +106,28 @@ export class StateDb {
   }
 
   getMeta(key: string): string | null {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    const row = this.q('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value ?? null;
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.q('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   // --- working copy ---------------------------------------------------------------------------
 
   allFiles(): Map<string, FileRow> {
-    const rows = this.db.prepare('SELECT * FROM files').all() as Record<string, unknown>[];
+    const rows = this.q('SELECT * FROM files').all() as Record<string, unknown>[];
     return new Map(rows.map((r) => [r.path as string, toFileRow(r)]));
   }
 
   getFile(path: string): FileRow | null {
-    const r = this.db.prepare('SELECT * FROM files WHERE path = ?').get(path) as Record<string, unknown> | undefined;
+    const r = this.q('SELECT * FROM files WHERE path = ?').get(path) as Record<string, unknown> | undefined;
     return r ? toFileRow(r) : null;
   }
 
   putFile(f: FileRow): void {
-    this.db
-      .prepare(
+    this.q(
         `INSERT INTO files(path, local_path, size, mtime_ns, ctime_ns, ino, mode, content_id, version_id, hashed_at)
          VALUES (@path, @localPath, @size, @mtimeNs, @ctimeNs, @ino, @mode, @contentId, @versionId, @hashedAt)
          ON CONFLICT(path) DO UPDATE SET local_path = excluded.local_path, size = excluded.size,
@@ -129,28 +138,28 @@ export class StateDb {
   }
 
   deleteFile(path: string): void {
-    this.db.prepare('DELETE FROM files WHERE path = ?').run(path);
+    this.q('DELETE FROM files WHERE path = ?').run(path);
   }
 
   // --- versions -------------------------------------------------------------------------------
 
   getVersion(id: string): VersionRecord | null {
-    const r = this.db.prepare('SELECT record FROM versions WHERE id = ?').get(id) as { record: string } | undefined;
+    const r = this.q('SELECT record FROM versions WHERE id = ?').get(id) as { record: string } | undefined;
     return r ? (JSON.parse(r.record) as VersionRecord) : null;
   }
 
   hasVersion(id: string): boolean {
-    return this.db.prepare('SELECT 1 FROM versions WHERE id = ?').get(id) !== undefined;
+    return this.q('SELECT 1 FROM versions WHERE id = ?').get(id) !== undefined;
   }
 
   headsOf(path: string): VersionRecord[] {
-    const rows = this.db.prepare('SELECT record FROM versions WHERE path = ? AND is_head = 1').all(path) as { record: string }[];
+    const rows = this.q('SELECT record FROM versions WHERE path = ? AND is_head = 1').all(path) as { record: string }[];
     return rows.map((r) => JSON.parse(r.record) as VersionRecord);
   }
 
   /** Every path's maximal versions (the multi-value register's current values). */
   allHeads(): Map<string, VersionRecord[]> {
-    const rows = this.db.prepare('SELECT record FROM versions WHERE is_head = 1').all() as { record: string }[];
+    const rows = this.q('SELECT record FROM versions WHERE is_head = 1').all() as { record: string }[];
     const out = new Map<string, VersionRecord[]>();
     for (const { record } of rows) {
       const v = JSON.parse(record) as VersionRecord;
@@ -162,63 +171,62 @@ export class StateDb {
   }
 
   historyOf(path: string): VersionRecord[] {
-    const rows = this.db.prepare('SELECT record FROM versions WHERE path = ?').all(path) as { record: string }[];
+    const rows = this.q('SELECT record FROM versions WHERE path = ?').all(path) as { record: string }[];
     return rows.map((r) => JSON.parse(r.record) as VersionRecord);
   }
 
   insertVersion(v: VersionRecord, isHead: boolean): void {
-    this.db.prepare('INSERT OR IGNORE INTO versions(id, path, record, is_head) VALUES (?, ?, ?, ?)').run(v.id, v.path, JSON.stringify(v), isHead ? 1 : 0);
+    this.q('INSERT OR IGNORE INTO versions(id, path, record, is_head) VALUES (?, ?, ?, ?)').run(v.id, v.path, JSON.stringify(v), isHead ? 1 : 0);
   }
 
   setHead(id: string, isHead: boolean): void {
-    this.db.prepare('UPDATE versions SET is_head = ? WHERE id = ?').run(isHead ? 1 : 0, id);
+    this.q('UPDATE versions SET is_head = ? WHERE id = ?').run(isHead ? 1 : 0, id);
   }
 
   allVersionRecords(): VersionRecord[] {
-    const rows = this.db.prepare('SELECT record FROM versions').all() as { record: string }[];
+    const rows = this.q('SELECT record FROM versions').all() as { record: string }[];
     return rows.map((r) => JSON.parse(r.record) as VersionRecord);
   }
 
   // --- content index ----------------------------------------------------------------------------
 
   hasChunk(id: string): boolean {
-    return this.db.prepare('SELECT 1 FROM chunks WHERE id = ?').get(id) !== undefined;
+    return this.q('SELECT 1 FROM chunks WHERE id = ?').get(id) !== undefined;
   }
 
   getChunk(id: string): StoredChunk | null {
-    const r = this.db
-      .prepare('SELECT c.id, c.pack, c.offset, c.length, c.raw_length AS rawLength, c.codec, p.size AS packSize FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.id = ?')
+    const r = this.q('SELECT c.id, c.pack, c.offset, c.length, c.raw_length AS rawLength, c.codec, p.size AS packSize FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.id = ?')
       .get(id) as StoredChunk | undefined;
     return r ?? null;
   }
 
   addPack(id: string, size: number, chunks: ChunkRef[]): void {
-    this.db.prepare('INSERT OR IGNORE INTO packs(id, size) VALUES (?, ?)').run(id, size);
-    const ins = this.db.prepare('INSERT OR IGNORE INTO chunks(id, pack, offset, length, raw_length, codec) VALUES (?, ?, ?, ?, ?, ?)');
+    this.q('INSERT OR IGNORE INTO packs(id, size) VALUES (?, ?)').run(id, size);
+    const ins = this.q('INSERT OR IGNORE INTO chunks(id, pack, offset, length, raw_length, codec) VALUES (?, ?, ?, ?, ?, ?)');
     for (const c of chunks) ins.run(c.id, id, c.offset, c.length, c.rawLength, c.codec);
   }
 
   allPacks(): { id: string; size: number }[] {
-    return this.db.prepare('SELECT id, size FROM packs').all() as { id: string; size: number }[];
+    return this.q('SELECT id, size FROM packs').all() as { id: string; size: number }[];
   }
 
   chunksOfPack(pack: string): ChunkRef[] {
-    return this.db.prepare('SELECT id, offset, length, raw_length AS rawLength, codec FROM chunks WHERE pack = ? ORDER BY offset').all(pack) as ChunkRef[];
+    return this.q('SELECT id, offset, length, raw_length AS rawLength, codec FROM chunks WHERE pack = ? ORDER BY offset').all(pack) as ChunkRef[];
   }
 
   // --- devices and cursors ------------------------------------------------------------------------
 
   deviceSeq(device: string): number {
-    const r = this.db.prepare('SELECT seq FROM devices WHERE id = ?').get(device) as { seq: number } | undefined;
+    const r = this.q('SELECT seq FROM devices WHERE id = ?').get(device) as { seq: number } | undefined;
     return r?.seq ?? 0;
   }
 
   setDevice(device: string, name: string, seq: number): void {
-    this.db.prepare('INSERT INTO devices(id, name, seq) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, seq = max(seq, excluded.seq)').run(device, name, seq);
+    this.q('INSERT INTO devices(id, name, seq) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, seq = max(seq, excluded.seq)').run(device, name, seq);
   }
 
   devices(): { id: string; name: string; seq: number }[] {
-    return this.db.prepare('SELECT id, name, seq FROM devices').all() as { id: string; name: string; seq: number }[];
+    return this.q('SELECT id, name, seq FROM devices').all() as { id: string; name: string; seq: number }[];
   }
 }
 
