@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 
 // Inside the project, so the bundle's external imports resolve from node_modules.
 const out = join(process.cwd(), 'dist', 'bench', 'engineBench.mjs');
-await build({ entryPoints: ['bench/engineBench.ts'], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
+await build({ entryPoints: { engineBench: 'bench/engineBench.ts', cryptoWorker: 'core/crypto/cryptoWorker.ts' }, outdir: join(process.cwd(), 'dist', 'bench'), outExtension: { '.js': '.mjs' }, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
 const { runEngineBench } = await import(pathToFileURL(out).href);
 console.log(`machine: ${cpus()[0]?.model} ×${cpus().length}, node ${process.version}`);
 const rows = await runEngineBench(process.argv[2]);

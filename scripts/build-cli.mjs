@@ -5,8 +5,10 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['core/cli/main.ts'],
-  outfile: 'dist/ccsync.mjs',
+  // The crypto worker sits next to the CLI bundle, where core/crypto/cryptoOffload.ts looks for it.
+  entryPoints: { ccsync: 'core/cli/main.ts', cryptoWorker: 'core/crypto/cryptoWorker.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   format: 'esm',

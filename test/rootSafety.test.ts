@@ -1,7 +1,7 @@
 import { mkdir, readdir, rename, rm, writeFile, readFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readTree, tempDir, makeDevices, treesEqual } from '../core/test-support/vaultHarness';
+import { readTree, tempDir, makeDevices } from '../core/test-support/vaultHarness';
 
 // Safety rails of the sync root: a missing, replaced or emptied root is an error, never a mass
 // delete; odd names are reported and left alone; a file that changes while we read it is not

@@ -1,7 +1,8 @@
 import { codecFromId, decompressChunk } from '../chunking/compress';
 import { CcsError } from '../common/errors';
 import { hmacSha256, timingSafeEqualBuf } from '../crypto/keys';
-import { HEADER_LENGTH, cipherRangeFor, decryptRange, plaintextLength } from '../crypto/stream';
+import { cryptoOffload } from '../crypto/cryptoOffload';
+import { HEADER_LENGTH, cipherRangeFor, plaintextLength } from '../crypto/stream';
 import type { Remote } from '../remotes/remote';
 import { names } from './format';
 import type { StoredChunk } from '../vault/stateDb';
@@ -76,22 +77,16 @@ export class ChunkReader {
       this.sized.add(pack);
     }
     const r = cipherRangeFor(offset, length, packSize);
+    // The header is fetched on its own (once per pack) so the segment slice is a buffer of its
+    // own that moves to the crypto worker without a copy.
     let header = this.headers.get(pack);
-    let slice: Buffer;
-    if (!header && r.cipherOffset === HEADER_LENGTH) {
-      const both = await this.remote.getRange(name, 0, HEADER_LENGTH + r.cipherLength);
-      header = both.subarray(0, HEADER_LENGTH);
-      slice = both.subarray(HEADER_LENGTH);
-      this.stats.bytesDownloaded += both.length;
-    } else {
-      if (!header) {
-        header = await this.remote.getRange(name, 0, HEADER_LENGTH);
-        this.stats.bytesDownloaded += header.length;
-      }
-      slice = await this.remote.getRange(name, r.cipherOffset, r.cipherLength);
-      this.stats.bytesDownloaded += slice.length;
+    if (!header) {
+      header = await this.remote.getRange(name, 0, HEADER_LENGTH);
+      this.stats.bytesDownloaded += header.length;
     }
+    const slice = await this.remote.getRange(name, r.cipherOffset, r.cipherLength);
+    this.stats.bytesDownloaded += slice.length;
     this.headers.set(pack, header);
-    return decryptRange(header, slice, r.firstSegment, packSize, name, (e) => this.keys.epochs.get(e), r.skip, length);
+    return cryptoOffload().decryptRange(header, slice, r.firstSegment, packSize, name, (e) => this.keys.epochs.get(e), r.skip, length);
   }
 }

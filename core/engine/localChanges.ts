@@ -59,6 +59,7 @@ export function contentIdOf(keys: VaultKeys, chunkIds: string[]): string {
 export async function hashFile(root: string, f: ScannedFile, keys: VaultKeys, manifest: Manifest, writer: PackWriter | null): Promise<HashedFile | null> {
   const abs = join(root, f.localPath);
   const ids: string[] = [];
+  const hint = { incompressibleRun: 0 };
   let size = 0;
   try {
     // A file that fits in one max-size chunk is read in one call; larger ones stream.
@@ -67,7 +68,7 @@ export async function hashFile(root: string, f: ScannedFile, keys: VaultKeys, ma
       const id = hmacSha256(keys.subkeys.chunkId, chunk).toString('hex');
       ids.push(id);
       size += chunk.length;
-      if (writer) await writer.add(id, chunk);
+      if (writer) await writer.add(id, chunk, hint);
     }
     const after = await lstat(abs, { bigint: true });
     const now = { size: Number(after.size), mtimeNs: after.mtimeNs.toString(), ctimeNs: after.ctimeNs.toString(), ino: after.ino.toString() };

@@ -1,11 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { CODEC_IDS, compressChunk, type Codec } from '../chunking/compress';
-import { encryptObject } from '../crypto/stream';
+import { cryptoOffload } from '../crypto/cryptoOffload';
 import type { Remote } from '../remotes/remote';
 import type { ChunkRef, PackRef } from './format';
 import { names } from './format';
 import type { TransferStats } from './transferStats';
 import type { VaultKeys } from './vaultKeys';
+
+export interface CompressionHint {
+  incompressibleRun: number;
+}
+
+const INCOMPRESSIBLE_RUN = 3;
 
 /**
  * Collects new chunks into packs of about `packSize` bytes, so thousands of small files become a
@@ -35,12 +41,18 @@ export class PackWriter {
     private readonly window = 3,
   ) {}
 
-  /** Adds a chunk unless an identical one is already stored; returns true when it was new. */
-  async add(id: string, plain: Buffer): Promise<boolean> {
+  /**
+   * Adds a chunk unless an identical one is already stored; returns true when it was new.
+   * `hint` is per file: after a few chunks that did not compress (media, archives, random data),
+   * the rest of that file is stored without trying, which saves a deflate sample per chunk.
+   */
+  async add(id: string, plain: Buffer, hint?: CompressionHint): Promise<boolean> {
     if (this.failure) throw this.failure;
     if (this.pending.has(id) || this.known(id)) return false;
     this.pending.add(id);
-    const c = compressChunk(plain, this.codec);
+    const skip = hint !== undefined && hint.incompressibleRun >= INCOMPRESSIBLE_RUN;
+    const c = skip ? { codec: 'none' as const, data: plain } : compressChunk(plain, this.codec);
+    if (hint && !skip) hint.incompressibleRun = c.codec === 'none' ? hint.incompressibleRun + 1 : 0;
     this.refs.push({ id, offset: this.size, length: c.data.length, rawLength: plain.length, codec: CODEC_IDS[c.codec] });
     this.parts.push(c.data);
     this.size += c.data.length;
@@ -64,13 +76,17 @@ export class PackWriter {
     this.size = 0;
     const id = randomBytes(16).toString('hex');
     const name = names.pack(id);
-    const data = encryptObject(plain, name, this.keys.currentEpoch, this.keys.epochs.get(this.keys.currentEpoch)!);
     while (this.inFlight.size >= this.window) await Promise.race(this.inFlight);
     if (this.failure) throw this.failure;
-    const p: Promise<void> = this.remote.put(name, data).then(
+    const epoch = this.keys.currentEpoch;
+    // Encryption runs on the crypto worker while this thread goes on chunking and hashing.
+    const p: Promise<void> = (async () => {
+      const data = await cryptoOffload().encrypt(plain, name, epoch, this.keys.epochs.get(epoch)!);
+      await this.remote.put(name, data);
+      this.stats.bytesUploaded += data.length;
+      this.sealed.push({ id, size: data.length, chunks: refs });
+    })().then(
       () => {
-        this.stats.bytesUploaded += data.length;
-        this.sealed.push({ id, size: data.length, chunks: refs });
         this.inFlight.delete(p);
       },
       (e: unknown) => {

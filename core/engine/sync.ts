@@ -5,7 +5,7 @@ import { HLC_ZERO, hlcNow, hlcParse, hlcReceive, hlcToString, type Hlc } from '.
 import { vvMerge } from '../common/versionVector';
 import { loadIgnoreRules } from '../vault/ignoreRules';
 import { readRootMarker, writeRootMarker } from '../vault/rootMarker';
-import { scanRoot, type ScanProblem, type ScanResult } from '../vault/scanner';
+import { scanRoot, type ScanProblem } from '../vault/scanner';
 import type { FileRow } from '../vault/stateDb';
 import { ChunkReader } from './chunkReader';
 import type { LogEntry, VersionRecord } from './format';

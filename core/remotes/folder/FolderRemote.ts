@@ -161,7 +161,7 @@ export class FolderRemote implements Remote {
       if (!st.isFile()) throw this.missing(name);
       // Checking the size first avoids allocating a large buffer for a truncated object.
       if (offset + length > st.size) throw this.shortRead(name, offset, length, st.size);
-      const buf = Buffer.alloc(length);
+      const buf = Buffer.allocUnsafe(length) // filled completely below, or the read fails;
       let got = 0;
       while (got < length) {
         const { bytesRead } = await fh.read(buf, got, length - got, offset + got);

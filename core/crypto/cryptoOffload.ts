@@ -1,0 +1,104 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { CcsError, type ErrorCode } from '../common/errors';
+import { decryptRange, encryptObject, readHeaderEpoch, type EpochKeyLookup } from './stream';
+
+/**
+ * Runs bulk AES-GCM work on a worker thread when the bundled worker script is present (the CLI,
+ * the daemon, benchmarks), and inline otherwise (unit tests running TypeScript sources). Results
+ * are identical either way; only which core does the work changes.
+ */
+export type WorkerRequest =
+  | { id: number; op: 'encrypt'; plain: ArrayBuffer; objectId: string; epoch: number; key: ArrayBuffer }
+  | {
+      id: number;
+      op: 'decryptRange';
+      header: ArrayBuffer;
+      slice: ArrayBuffer;
+      firstSegment: number;
+      objectCipherLength: number;
+      objectId: string;
+      epoch: number;
+      key: ArrayBuffer;
+      skip: number;
+      plainLength: number;
+    };
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+export type WorkerResponse = { id: number; ok: true; data: ArrayBuffer } | { id: number; ok: false; code: string; message: string };
+
+export interface CryptoOffload {
+  encrypt(plain: Buffer, objectId: string, epoch: number, key: Buffer): Promise<Buffer>;
+  decryptRange(header: Buffer, slice: Buffer, firstSegment: number, objectCipherLength: number, objectId: string, keys: EpochKeyLookup, skip: number, plainLength: number): Promise<Buffer>;
+}
+
+const inline: CryptoOffload = {
+  encrypt: async (plain, objectId, epoch, key) => encryptObject(plain, objectId, epoch, key),
+  decryptRange: async (...a) => decryptRange(...a),
+};
+
+/** Copies into a fresh ArrayBuffer unless the Buffer already owns one exactly (then it is moved, not copied). */
+function transferable(b: Buffer): ArrayBuffer {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer;
+  return new Uint8Array(b).buffer as ArrayBuffer;
+}
+
+class WorkerOffload implements CryptoOffload {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve: (b: Buffer) => void; reject: (e: unknown) => void }>();
+  private nextId = 1;
+
+  constructor(script: URL) {
+    this.worker = new Worker(script);
+    this.worker.unref();
+    this.worker.on('message', (res: WorkerResponse) => {
+      const p = this.pending.get(res.id);
+      if (!p) return;
+      this.pending.delete(res.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (res.ok) p.resolve(Buffer.from(res.data));
+      else p.reject(new CcsError(res.code as ErrorCode, res.message));
+    });
+    this.worker.on('error', (e) => {
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    });
+  }
+
+  private call(req: DistributiveOmit<WorkerRequest, 'id'>, transfer: ArrayBuffer[]): Promise<Buffer> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.ref();
+      this.worker.postMessage({ ...req, id }, transfer);
+    });
+  }
+
+  encrypt(plain: Buffer, objectId: string, epoch: number, key: Buffer): Promise<Buffer> {
+    const p = transferable(plain);
+    return this.call({ op: 'encrypt', plain: p, objectId, epoch, key: new Uint8Array(key).buffer as ArrayBuffer }, [p]);
+  }
+
+  decryptRange(header: Buffer, slice: Buffer, firstSegment: number, objectCipherLength: number, objectId: string, keys: EpochKeyLookup, skip: number, plainLength: number): Promise<Buffer> {
+    const epoch = readHeaderEpoch(header);
+    const key = keys(epoch);
+    if (!key) return inline.decryptRange(header, slice, firstSegment, objectCipherLength, objectId, keys, skip, plainLength); // reports LOCKED with the usual message
+    const s = transferable(slice);
+    return this.call(
+      { op: 'decryptRange', header: new Uint8Array(header).buffer as ArrayBuffer, slice: s, firstSegment, objectCipherLength, objectId, epoch, key: new Uint8Array(key).buffer as ArrayBuffer, skip, plainLength },
+      [s],
+    );
+  }
+}
+
+let shared: CryptoOffload | null = null;
+
+/** The process-wide offload; the worker is created on first use and never keeps the process alive. */
+export function cryptoOffload(): CryptoOffload {
+  if (shared) return shared;
+  const script = new URL('./cryptoWorker.mjs', import.meta.url);
+  shared = script.protocol === 'file:' && existsSync(fileURLToPath(script)) && process.env.CCSYNC_CRYPTO_WORKER !== '0' ? new WorkerOffload(script) : inline;
+  return shared;
+}
