@@ -1,6 +1,6 @@
 import { lstat, open, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CcsError } from '../common/errors';
+import { CcsError, isCcsError } from '../common/errors';
 import { BoundedPool } from '../common/boundedPool';
 import { ensureParent, fsyncDir, safeLocalPath, tempPathFor } from '../vault/localFs';
 import { statKey } from '../vault/scanner';
@@ -19,6 +19,8 @@ export interface MaterializeResult {
   removed: string[];
   /** Items the user touched while we worked: left alone, picked up by the next sync. */
   skipped: string[];
+  /** Items refused because their place in the root is unsafe (a symlinked parent): left alone, reported. */
+  refused: { path: string; message: string }[];
   bytesWritten: number;
 }
 
@@ -36,13 +38,22 @@ interface Staged {
  */
 export async function materialize(root: string, db: StateDb, reader: ChunkReader, plans: Planned[]): Promise<MaterializeResult> {
   const staged: Staged[] = [];
+  const refused: { path: string; message: string }[] = [];
   let bytesWritten = 0;
   // Many small files are dominated by file-system round trips and fsync: overlap a few.
   const staging = new BoundedPool(8);
   try {
     for (const plan of plans) {
       await staging.run(async () => {
-        const target = await safeLocalPath(root, plan.row?.localPath ?? plan.version.path);
+        let target: string;
+        try {
+          target = await safeLocalPath(root, plan.row?.localPath ?? plan.version.path);
+        } catch (e) {
+          // One item this device cannot hold safely (e.g. under a symlinked folder) must not block the rest.
+          if (!isCcsError(e, 'PATH_REJECTED')) throw e;
+          refused.push({ path: plan.version.path, message: e.message });
+          return;
+        }
         if (plan.version.deleted) {
           staged.push({ plan, target, temp: null });
           return;
@@ -61,7 +72,7 @@ export async function materialize(root: string, db: StateDb, reader: ChunkReader
     throw e;
   }
 
-  const result: MaterializeResult = { rows: [], removed: [], skipped: [], bytesWritten };
+  const result: MaterializeResult = { rows: [], removed: [], skipped: [], refused, bytesWritten };
   const touchedDirs = new Set<string>();
   const committing = new BoundedPool(8);
   for (const s of staged) await committing.run(() => commit(root, s, result, touchedDirs));

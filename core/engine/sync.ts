@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { BoundedPool } from '../common/boundedPool';
 import { CcsError } from '../common/errors';
 import { HLC_ZERO, hlcNow, hlcParse, hlcReceive, hlcToString, type Hlc } from '../common/hlc';
+import { vaultPathProblem } from '../common/vaultPath';
 import { vvMerge } from '../common/versionVector';
 import { loadIgnoreRules } from '../vault/ignoreRules';
 import { readRootMarker, writeRootMarker } from '../vault/rootMarker';
@@ -65,10 +66,18 @@ export async function runSync(s: DeviceSession, opts: SyncOptions = {}): Promise
   // 2. fetch, validate, ingest
   const entries = await fetchNewEntries(s, stats);
   let clock = loadClock(s);
+  const rejected: ScanProblem[] = [];
   s.db.tx(() => {
     for (const e of entries) {
       for (const p of e.packs) s.db.addPack(p.id, p.size, p.chunks);
       for (const v of e.versions) {
+        // Paths from other devices are untrusted: a version this device could not write safely
+        // is never ingested (it cannot be materialized, and it must not win over a good one).
+        const problem = vaultPathProblem(v.path);
+        if (problem) {
+          rejected.push({ path: v.path, message: `version ${v.id} from device ${e.deviceName} rejected: path ${problem}` });
+          continue;
+        }
         ingestVersion(s.db, v);
         clock = hlcReceive(clock, hlcParse(v.hlc), now());
         if (v.device === me) bumpCounter(s, v.id);
@@ -205,7 +214,7 @@ export async function runSync(s: DeviceSession, opts: SyncOptions = {}): Promise
     bytesDownloaded: stats.bytesDownloaded,
     durationMs: Math.round(performance.now() - started),
     conflictPaths,
-    problems: scan.problems,
+    problems: [...rejected, ...scan.problems, ...applied.refused],
     deferred: [...deferred, ...applied.skipped],
   };
 }
