@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CcsError, type ErrorCode } from '../common/errors';
+import { hmacSha256 } from './keys';
 import { decryptRange, encryptObject, readHeaderEpoch, type EpochKeyLookup } from './stream';
 
 /**
@@ -10,6 +11,7 @@ import { decryptRange, encryptObject, readHeaderEpoch, type EpochKeyLookup } fro
  * are identical either way; only which core does the work changes.
  */
 export type WorkerRequest =
+  | { id: number; op: 'hmac'; data: ArrayBuffer; key: ArrayBuffer }
   | { id: number; op: 'encrypt'; plain: ArrayBuffer; objectId: string; epoch: number; key: ArrayBuffer }
   | {
       id: number;
@@ -27,14 +29,20 @@ export type WorkerRequest =
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
-export type WorkerResponse = { id: number; ok: true; data: ArrayBuffer } | { id: number; ok: false; code: string; message: string };
+export type WorkerResponse = { id: number; ok: true; data: ArrayBuffer; mac?: ArrayBuffer } | { id: number; ok: false; code: string; message: string };
 
 export interface CryptoOffload {
+  /** True when work really runs on another thread (callers may then pipeline small requests). */
+  readonly parallel: boolean;
+  /** HMAC-SHA256 of a chunk; the chunk is handed over and comes back as a new Buffer. */
+  hmac(key: Buffer, data: Buffer): Promise<{ mac: Buffer; data: Buffer }>;
   encrypt(plain: Buffer, objectId: string, epoch: number, key: Buffer): Promise<Buffer>;
   decryptRange(header: Buffer, slice: Buffer, firstSegment: number, objectCipherLength: number, objectId: string, keys: EpochKeyLookup, skip: number, plainLength: number): Promise<Buffer>;
 }
 
 const inline: CryptoOffload = {
+  parallel: false,
+  hmac: async (key, data) => ({ mac: hmacSha256(key, data), data }),
   encrypt: async (plain, objectId, epoch, key) => encryptObject(plain, objectId, epoch, key),
   decryptRange: async (...a) => decryptRange(...a),
 };
@@ -47,7 +55,8 @@ function transferable(b: Buffer): ArrayBuffer {
 
 class WorkerOffload implements CryptoOffload {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (b: Buffer) => void; reject: (e: unknown) => void }>();
+  readonly parallel = true;
+  private readonly pending = new Map<number, { resolve: (r: { data: Buffer; mac?: Buffer }) => void; reject: (e: unknown) => void }>();
   private nextId = 1;
 
   constructor(script: URL) {
@@ -58,7 +67,7 @@ class WorkerOffload implements CryptoOffload {
       if (!p) return;
       this.pending.delete(res.id);
       if (this.pending.size === 0) this.worker.unref();
-      if (res.ok) p.resolve(Buffer.from(res.data));
+      if (res.ok) p.resolve(res.mac ? { data: Buffer.from(res.data), mac: Buffer.from(res.mac) } : { data: Buffer.from(res.data) });
       else p.reject(new CcsError(res.code as ErrorCode, res.message));
     });
     this.worker.on('error', (e) => {
@@ -67,7 +76,7 @@ class WorkerOffload implements CryptoOffload {
     });
   }
 
-  private call(req: DistributiveOmit<WorkerRequest, 'id'>, transfer: ArrayBuffer[]): Promise<Buffer> {
+  private call(req: DistributiveOmit<WorkerRequest, 'id'>, transfer: ArrayBuffer[]): Promise<{ data: Buffer; mac?: Buffer }> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -76,9 +85,19 @@ class WorkerOffload implements CryptoOffload {
     });
   }
 
-  encrypt(plain: Buffer, objectId: string, epoch: number, key: Buffer): Promise<Buffer> {
+  private async callData(req: DistributiveOmit<WorkerRequest, 'id'>, transfer: ArrayBuffer[]): Promise<Buffer> {
+    return (await this.call(req, transfer)).data;
+  }
+
+  async hmac(key: Buffer, data: Buffer): Promise<{ mac: Buffer; data: Buffer }> {
+    const d = transferable(data);
+    const r = await this.call({ op: 'hmac', data: d, key: new Uint8Array(key).buffer as ArrayBuffer }, [d]);
+    return { mac: r.mac!, data: r.data };
+  }
+
+  async encrypt(plain: Buffer, objectId: string, epoch: number, key: Buffer): Promise<Buffer> {
     const p = transferable(plain);
-    return this.call({ op: 'encrypt', plain: p, objectId, epoch, key: new Uint8Array(key).buffer as ArrayBuffer }, [p]);
+    return (await this.call({ op: 'encrypt', plain: p, objectId, epoch, key: new Uint8Array(key).buffer as ArrayBuffer }, [p])).data;
   }
 
   decryptRange(header: Buffer, slice: Buffer, firstSegment: number, objectCipherLength: number, objectId: string, keys: EpochKeyLookup, skip: number, plainLength: number): Promise<Buffer> {
@@ -86,7 +105,7 @@ class WorkerOffload implements CryptoOffload {
     const key = keys(epoch);
     if (!key) return inline.decryptRange(header, slice, firstSegment, objectCipherLength, objectId, keys, skip, plainLength); // reports LOCKED with the usual message
     const s = transferable(slice);
-    return this.call(
+    return this.callData(
       { op: 'decryptRange', header: new Uint8Array(header).buffer as ArrayBuffer, slice: s, firstSegment, objectCipherLength, objectId, epoch, key: new Uint8Array(key).buffer as ArrayBuffer, skip, plainLength },
       [s],
     );

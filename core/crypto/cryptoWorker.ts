@@ -4,6 +4,7 @@
  * and hashing continue on the main thread. Built as dist/cryptoWorker.mjs next to the CLI bundle.
  */
 import { parentPort } from 'node:worker_threads';
+import { hmacSha256 } from './keys';
 import { decryptRange, encryptObject } from './stream';
 import type { WorkerRequest, WorkerResponse } from './cryptoOffload';
 
@@ -15,6 +16,12 @@ function owned(b: Buffer): ArrayBuffer {
 parentPort?.on('message', (req: WorkerRequest) => {
   let res: WorkerResponse;
   try {
+    if (req.op === 'hmac') {
+      const mac = owned(hmacSha256(Buffer.from(req.key), Buffer.from(req.data)));
+      res = { id: req.id, ok: true, data: req.data, mac };
+      parentPort!.postMessage(res, [req.data, mac]);
+      return;
+    }
     const out =
       req.op === 'encrypt'
         ? encryptObject(Buffer.from(req.plain), req.objectId, req.epoch, Buffer.from(req.key))

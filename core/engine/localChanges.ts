@@ -1,6 +1,7 @@
 import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chunkBuffer, chunkFile } from '../chunking/fastcdc';
+import { cryptoOffload } from '../crypto/cryptoOffload';
 import { hmacSha256 } from '../crypto/keys';
 import { statKey, type ScanResult, type ScannedFile } from '../vault/scanner';
 import type { FileRow } from '../vault/stateDb';
@@ -12,6 +13,10 @@ import type { PackWriter } from './packWriter';
  * otherwise an edit in the same timestamp tick could go unnoticed (git's "racy clean" problem).
  */
 const RACY_WINDOW_MS = 2000;
+
+/** Files from this size on hash their chunks on the crypto worker, HMAC_WINDOW chunks ahead. */
+const PIPELINE_MIN = 8 * 1024 * 1024;
+const HMAC_WINDOW = 64;
 
 export interface LocalDiff {
   /** Files new or possibly changed since the last sync: they must be hashed. */
@@ -64,11 +69,29 @@ export async function hashFile(root: string, f: ScannedFile, keys: VaultKeys, ma
   try {
     // A file that fits in one max-size chunk is read in one call; larger ones stream.
     const chunks = f.size <= manifest.chunker.maxSize ? chunkBuffer(await readFile(abs), manifest.chunker, keys.gear) : chunkFile(abs, manifest.chunker, keys.gear);
-    for await (const chunk of chunks) {
-      const id = hmacSha256(keys.subkeys.chunkId, chunk).toString('hex');
+    const take = async (id: string, chunk: Buffer) => {
       ids.push(id);
       size += chunk.length;
       if (writer) await writer.add(id, chunk, hint);
+    };
+    const offload = cryptoOffload();
+    if (offload.parallel && f.size >= PIPELINE_MIN) {
+      // Large files: chunk ids are computed on the crypto worker while this thread cuts the next
+      // chunks; results are taken in order, so packing stays deterministic per file.
+      const inFlight: Promise<{ mac: Buffer; data: Buffer }>[] = [];
+      for await (const chunk of chunks) {
+        inFlight.push(offload.hmac(keys.subkeys.chunkId, chunk));
+        if (inFlight.length >= HMAC_WINDOW) {
+          const r = await inFlight.shift()!;
+          await take(r.mac.toString('hex'), r.data);
+        }
+      }
+      for (const p of inFlight) {
+        const r = await p;
+        await take(r.mac.toString('hex'), r.data);
+      }
+    } else {
+      for await (const chunk of chunks) await take(hmacSha256(keys.subkeys.chunkId, chunk).toString('hex'), chunk);
     }
     const after = await lstat(abs, { bigint: true });
     const now = { size: Number(after.size), mtimeNs: after.mtimeNs.toString(), ctimeNs: after.ctimeNs.toString(), ino: after.ino.toString() };
