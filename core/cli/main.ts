@@ -9,6 +9,7 @@ import { runSync } from '../engine/sync';
 import { verifyRemote } from '../engine/verify';
 import { acquireHomeLock } from '../engine/homeLock';
 import { APP_VERSION } from '../engine/format';
+import { closeCryptoOffload } from '../crypto/cryptoOffload';
 import { promptHidden, readStdinLines } from './io';
 
 /** Exit codes are a public interface (scripts rely on them): add, never renumber. */
@@ -167,5 +168,7 @@ export async function main(argv: string[]): Promise<number> {
     if (isCcsError(e)) process.stderr.write(`ccsync: ${e.message} [${e.code}]\n`);
     else process.stderr.write(`ccsync: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);
     return exitCodeFor(e);
+  } finally {
+    await closeCryptoOffload();
   }
 }

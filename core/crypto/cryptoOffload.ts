@@ -54,34 +54,52 @@ function transferable(b: Buffer): ArrayBuffer {
 }
 
 class WorkerOffload implements CryptoOffload {
-  private readonly worker: Worker;
   readonly parallel = true;
+  private worker: Worker | null = null;
   private readonly pending = new Map<number, { resolve: (r: { data: Buffer; mac?: Buffer }) => void; reject: (e: unknown) => void }>();
   private nextId = 1;
 
-  constructor(script: URL) {
-    this.worker = new Worker(script);
-    this.worker.unref();
-    this.worker.on('message', (res: WorkerResponse) => {
+  constructor(private readonly script: URL) {}
+
+  /** Started on the first request, not before: a sync that encrypts nothing never pays for a thread. */
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(this.script);
+    worker.on('message', (res: WorkerResponse) => {
       const p = this.pending.get(res.id);
       if (!p) return;
       this.pending.delete(res.id);
-      if (this.pending.size === 0) this.worker.unref();
+      if (this.pending.size === 0) worker.unref();
       if (res.ok) p.resolve(res.mac ? { data: Buffer.from(res.data), mac: Buffer.from(res.mac) } : { data: Buffer.from(res.data) });
       else p.reject(new CcsError(res.code as ErrorCode, res.message));
     });
-    this.worker.on('error', (e) => {
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
+    worker.on('error', (e) => this.fail(e));
+    worker.on('exit', (code) => {
+      this.worker = null;
+      this.fail(new CcsError('INTERNAL', `crypto worker exited (code ${code})`));
     });
+    this.worker = worker;
+    return worker;
+  }
+
+  private fail(e: unknown): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
   }
 
   private call(req: DistributiveOmit<WorkerRequest, 'id'>, transfer: ArrayBuffer[]): Promise<{ data: Buffer; mac?: Buffer }> {
     const id = this.nextId++;
+    const worker = this.start();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.ref();
-      this.worker.postMessage({ ...req, id }, transfer);
+      worker.ref();
+      worker.postMessage({ ...req, id }, transfer);
     });
   }
 
@@ -112,12 +130,19 @@ class WorkerOffload implements CryptoOffload {
   }
 }
 
-let shared: CryptoOffload | null = null;
+let shared: (CryptoOffload & { close?: () => Promise<void> }) | null = null;
 
-/** The process-wide offload; the worker is created on first use and never keeps the process alive. */
+/** The process-wide offload; the worker starts on first use and is unref'd while idle. */
 export function cryptoOffload(): CryptoOffload {
   if (shared) return shared;
   const script = new URL('./cryptoWorker.mjs', import.meta.url);
   shared = script.protocol === 'file:' && existsSync(fileURLToPath(script)) && process.env.CCSYNC_CRYPTO_WORKER !== '0' ? new WorkerOffload(script) : inline;
   return shared;
+}
+
+/** Stops the worker (end of a CLI command), so no thread outlives the work. */
+export async function closeCryptoOffload(): Promise<void> {
+  const s = shared;
+  shared = null;
+  await s?.close?.();
 }
