@@ -10,6 +10,8 @@ import { makeDevices } from '../core/test-support/vaultHarness';
 
 interface Sample {
   scenario: string;
+  /** RSS when the measured sync started (process, V8 heap, test setup). */
+  baseRssMiB?: number;
   seconds: number;
   mbPerSec?: number;
   filesPerSec?: number;
@@ -37,6 +39,7 @@ async function scenario(name: string, fill: (root: string) => Promise<{ bytes: n
     const { bytes, files } = await fill(A!.root);
     globalThis.gc?.();
     peakRss = process.memoryUsage.rss();
+    const baseRss = peakRss;
     const t0 = performance.now();
     const push = await A!.sync();
     const pushS = (performance.now() - t0) / 1000;
@@ -46,19 +49,22 @@ async function scenario(name: string, fill: (root: string) => Promise<{ bytes: n
     const idleS = (performance.now() - t1) / 1000;
     globalThis.gc?.();
     peakRss = process.memoryUsage.rss();
+    const pullBase = peakRss;
     const t2 = performance.now();
     await B!.sync();
     const pullS = (performance.now() - t2) / 1000;
     const mb = bytes / 1e6;
     return [
-      { scenario: `${name}: push`, seconds: pushS, mbPerSec: mb / pushS, filesPerSec: files / pushS, bytesUploaded: push.bytesUploaded, peakRssMiB: pushRss / 2 ** 20 },
+      { scenario: `${name}: push`, seconds: pushS, mbPerSec: mb / pushS, filesPerSec: files / pushS, bytesUploaded: push.bytesUploaded, peakRssMiB: pushRss / 2 ** 20, baseRssMiB: baseRss / 2 ** 20 },
       { scenario: `${name}: no-change sync`, seconds: idleS, bytesUploaded: idle.bytesUploaded, peakRssMiB: pushRss / 2 ** 20 },
-      { scenario: `${name}: pull`, seconds: pullS, mbPerSec: mb / pullS, filesPerSec: files / pullS, bytesUploaded: 0, peakRssMiB: peakRss / 2 ** 20 },
+      { scenario: `${name}: pull`, seconds: pullS, mbPerSec: mb / pullS, filesPerSec: files / pullS, bytesUploaded: 0, peakRssMiB: peakRss / 2 ** 20, baseRssMiB: pullBase / 2 ** 20 },
     ];
   } finally {
     await rm(base, { recursive: true, force: true });
   }
 }
+
+export const SCENARIOS = ['1 GiB random file', '5,000 small files'];
 
 export async function runEngineBench(only?: string): Promise<Sample[]> {
   const out: Sample[] = [];
@@ -84,4 +90,11 @@ export async function runEngineBench(only?: string): Promise<Sample[]> {
   );
   clearInterval(rssTimer);
   return out;
+}
+
+// Each scenario runs in its own process (bench/run.mjs), so one scenario's heap never inflates
+// another's peak RSS.
+if (process.argv[2] === '--scenario') {
+  const rows = await runEngineBench(process.argv[3]);
+  for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
 }

@@ -1,22 +1,43 @@
 #!/usr/bin/env node
-// `npm run bench`: bundles the engine benchmark with esbuild and prints a table.
-// Optional argument: a substring of the scenario to run (e.g. `npm run bench -- 5,000`).
+// `npm run bench`: bundles the engine benchmark with esbuild (plus the crypto worker it uses) and
+// runs each scenario in a fresh process. Optional argument: a substring of the scenarios to run
+// (e.g. `npm run bench -- 5,000`).
+import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
-import { cpus } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 // Inside the project, so the bundle's external imports resolve from node_modules.
-const out = join(process.cwd(), 'dist', 'bench', 'engineBench.mjs');
-await build({ entryPoints: { engineBench: 'bench/engineBench.ts', cryptoWorker: 'core/crypto/cryptoWorker.ts' }, outdir: join(process.cwd(), 'dist', 'bench'), outExtension: { '.js': '.mjs' }, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
-const { runEngineBench } = await import(pathToFileURL(out).href);
-console.log(`machine: ${cpus()[0]?.model} ×${cpus().length}, node ${process.version}`);
-const rows = await runEngineBench(process.argv[2]);
-for (const r of rows) {
-  console.log(
-    `${r.scenario.padEnd(32)} ${r.seconds.toFixed(2).padStart(7)} s` +
-      (r.mbPerSec !== undefined ? ` ${r.mbPerSec.toFixed(0).padStart(6)} MB/s` : '            ') +
-      (r.filesPerSec !== undefined ? ` ${r.filesPerSec.toFixed(0).padStart(7)} files/s` : '               ') +
-      `  peak RSS ${r.peakRssMiB.toFixed(0)} MiB  uploaded ${r.bytesUploaded} B`,
-  );
+const outdir = join(process.cwd(), 'dist', 'bench');
+await build({
+  entryPoints: { engineBench: 'bench/engineBench.ts', cryptoWorker: 'core/crypto/cryptoWorker.ts' },
+  outdir,
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'warning',
+});
+const scenarios = ['1 GiB random file', '5,000 small files'].filter((s) => !process.argv[2] || s.includes(process.argv[2]));
+console.log(`machine: ${cpus()[0]?.model} ×${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+let failed = false;
+for (const s of scenarios) {
+  const r = spawnSync(process.execPath, ['--expose-gc', join(outdir, 'engineBench.mjs'), '--scenario', s], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    failed = true;
+    console.error(`${s}: failed\n${r.stderr}`);
+    continue;
+  }
+  for (const line of r.stdout.split('\n').filter(Boolean)) {
+    const row = JSON.parse(line);
+    console.log(
+      `${row.scenario.padEnd(32)} ${row.seconds.toFixed(2).padStart(7)} s` +
+        (row.mbPerSec !== undefined ? ` ${row.mbPerSec.toFixed(0).padStart(6)} MB/s` : '            ') +
+        (row.filesPerSec !== undefined ? ` ${row.filesPerSec.toFixed(0).padStart(7)} files/s` : '               ') +
+        `  peak RSS ${row.peakRssMiB.toFixed(0).padStart(4)} MiB (at start ${row.baseRssMiB?.toFixed(0) ?? '-'})  uploaded ${row.bytesUploaded} B`,
+    );
+  }
 }
+process.exit(failed ? 1 : 0);
