@@ -24,9 +24,11 @@ function electronBinary(): string | null {
 }
 
 const binary = electronBinary();
+const SKIP_REASON = 'Electron binary not installed on this machine (downloads are blocked); run where Electron is available';
+if (binary === null) console.log(`skip: e2e/electron.spec.ts — ${SKIP_REASON}`);
 
 test.describe('desktop app', () => {
-  test.skip(binary === null, 'Electron binary not installed on this machine (downloads are blocked); run where Electron is available');
+  test.skip(binary === null, SKIP_REASON);
 
   let dir = '';
   test.beforeAll(async () => {
