@@ -6,6 +6,7 @@ import { openSession } from '../engine/session';
 import { initDevice, joinDevice } from '../engine/setup';
 import { readStatus } from '../engine/status';
 import { runSync } from '../engine/sync';
+import { historyOf, listConflicts, resolveConflict, restoreVersion, type Keep } from '../engine/conflicts';
 import { verifyRemote } from '../engine/verify';
 import { acquireHomeLock } from '../engine/homeLock';
 import { APP_VERSION } from '../engine/format';
@@ -94,20 +95,77 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('sync')
     .description('push local changes and pull remote ones')
     .option('--json', 'print only a JSON summary')
+    .option('--dry-run', 'show what would be pushed, pulled, merged and which items would conflict; change nothing')
     .option('--allow-mass-delete', 'allow a sync that deletes more than half of the tracked files')
     .option('--password-stdin', 'read the password from standard input instead of the keychain')
-    .action(async (opts: { json?: boolean; allowMassDelete?: boolean; passwordStdin?: boolean }, cmd: Command) => {
-      const r = await withSession(cmd, opts, (s) => runSync(s, { allowMassDelete: !!opts.allowMassDelete }));
+    .action(async (opts: { json?: boolean; dryRun?: boolean; allowMassDelete?: boolean; passwordStdin?: boolean }, cmd: Command) => {
+      const r = await withSession(cmd, opts, (s) => runSync(s, { allowMassDelete: !!opts.allowMassDelete, dryRun: !!opts.dryRun }));
       const summary = { pushed: r.pushed, pulled: r.pulled, conflicts: r.conflicts, bytesUploaded: r.bytesUploaded, bytesDownloaded: r.bytesDownloaded, durationMs: r.durationMs };
-      if (opts.json) print(true, { ...summary, conflictPaths: r.conflictPaths, problems: r.problems, deferred: r.deferred }, '');
+      if (opts.json) print(true, { ...summary, dryRun: r.dryRun, conflictPaths: r.conflictPaths, problems: r.problems, deferred: r.deferred, plan: r.plan }, '');
       else {
-        const lines = [`pushed ${r.pushed}, pulled ${r.pulled}, conflicts ${r.conflicts} (${r.bytesUploaded} B up, ${r.bytesDownloaded} B down, ${r.durationMs} ms)`];
-        for (const p of r.conflictPaths) lines.push(`conflict: ${p} (both versions are kept in the vault)`);
+        const lines = r.dryRun
+          ? [
+              'dry run: nothing was changed',
+              ...r.plan.push.map((c) => `  push  ${c.action.padEnd(6)} ${c.path}`),
+              ...r.plan.pull.map((c) => `  pull  ${c.action.padEnd(6)} ${c.path}`),
+              ...r.plan.merge.map((m) => `  merge ${m.merged ? 'auto  ' : 'no    '} ${m.path} (${m.kind}${m.reason ? `: ${m.reason}` : ''})`),
+            ]
+          : [`pushed ${r.pushed}, pulled ${r.pulled}, conflicts ${r.conflicts} (${r.bytesUploaded} B up, ${r.bytesDownloaded} B down, ${r.durationMs} ms)`];
+        for (const m of r.dryRun ? [] : r.plan.merge.filter((x) => x.merged)) lines.push(`merged: ${m.path} (${m.kind})`);
+        for (const p of r.conflictPaths) lines.push(`conflict: ${p} (both versions are kept; see \`ccsync conflicts\`)`);
         for (const p of r.problems) lines.push(`not synced: ${p.path}: ${p.message}`);
         for (const p of r.deferred) lines.push(`changed during sync, will sync next time: ${p}`);
         print(false, null, lines.join('\n'));
       }
       if (r.conflicts > 0) setExit(EXIT.conflicts);
+    });
+
+  program
+    .command('conflicts')
+    .description('list items with concurrent edits that need a decision')
+    .option('--json', 'print JSON')
+    .option('--password-stdin', 'read the password from standard input instead of the keychain')
+    .action(async (opts: { json?: boolean; passwordStdin?: boolean }, cmd: Command) => {
+      const list = await withSession(cmd, opts, (s) => listConflicts(s));
+      print(!!opts.json, list, list.length === 0 ? 'no conflicts' : list.map((c) => [
+        `${c.path} (${c.kind}, ${c.devices.join(' vs ')})`,
+        ...c.versions.map((v) => `  ${v.applied ? '*' : ' '} ${v.versionId}  ${v.deviceName.padEnd(12)} ${v.time}  ${v.size} B  ${v.summary}`),
+        ...(c.keys ?? []).map((k) => `    key ${k.key}: ${k.values.map((x) => JSON.stringify(x)).join(' vs ')}`),
+      ].join('\n')).join('\n'));
+      if (list.length > 0) setExit(EXIT.conflicts);
+    });
+
+  program
+    .command('resolve <path>')
+    .description('end a conflict: keep local, remote, both, or merged content from a file')
+    .addOption(new Option('--keep <side>', 'which content to keep').choices(['local', 'remote', 'both', 'merged']).makeOptionMandatory())
+    .option('--from <file>', 'the merged content (with --keep merged)')
+    .option('--json', 'print JSON')
+    .option('--password-stdin', 'read the password from standard input instead of the keychain')
+    .action(async (path: string, opts: { keep: Keep; from?: string; json?: boolean; passwordStdin?: boolean }, cmd: Command) => {
+      const r = await withSession(cmd, opts, (s) => resolveConflict(s, path, opts.keep, opts.from ? resolve(opts.from) : undefined));
+      print(!!opts.json, { path, ...r }, `resolved ${path} (new version ${r.versionId})${r.extra ? `; the other side is kept as ${r.extra}` : ''}`);
+    });
+
+  program
+    .command('history <path>')
+    .description('list every version of an item')
+    .option('--json', 'print JSON')
+    .option('--password-stdin', 'read the password from standard input instead of the keychain')
+    .action(async (path: string, opts: { json?: boolean; passwordStdin?: boolean }, cmd: Command) => {
+      const h = await withSession(cmd, opts, async (s) => historyOf(s, path));
+      print(!!opts.json, h, h.length === 0 ? `no history for ${path}` : h.map((v) => `${v.current ? '*' : ' '}${v.head ? 'H' : ' '} ${v.versionId}  ${v.deviceName.padEnd(12)} ${v.time}  ${v.deleted ? 'deleted' : `${v.size} B`}${v.mergedFrom ? '  (merge)' : ''}`).join('\n'));
+    });
+
+  program
+    .command('restore <path>')
+    .description('bring back an older version as a new version (nothing is lost)')
+    .requiredOption('--version <id>', 'the version id from `ccsync history`')
+    .option('--json', 'print JSON')
+    .option('--password-stdin', 'read the password from standard input instead of the keychain')
+    .action(async (path: string, opts: { version: string; json?: boolean; passwordStdin?: boolean }, cmd: Command) => {
+      const r = await withSession(cmd, opts, (s) => restoreVersion(s, path, opts.version));
+      print(!!opts.json, { path, ...r }, `restored ${path} from ${opts.version} (new version ${r.versionId})`);
     });
 
   program

@@ -30,6 +30,13 @@ export const VersionRecordSchema = z.object({
   /** Keyed hash of the chunk list; equal content ⇒ equal contentId. Empty for deletions. */
   contentId: z.string().regex(/^([0-9a-f]{64})?$/),
   chunks: z.array(ChunkIdSchema),
+  /** Set on a version this device produced by merging concurrent heads (text or JSON merge). */
+  mergedFrom: z.array(z.string().max(64)).max(64).optional(),
+  /** Same-key concurrent edits a JSON merge settled by rule; the user may want to review them. */
+  review: z
+    .array(z.object({ key: z.string().max(1024), values: z.array(z.unknown()).max(16), devices: z.array(z.string().max(64)).max(16) }))
+    .max(1000)
+    .optional(),
 });
 export type VersionRecord = z.infer<typeof VersionRecordSchema>;
 

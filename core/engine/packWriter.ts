@@ -60,6 +60,11 @@ export class PackWriter {
     return true;
   }
 
+  /** True when chunks were added (a pack was or will be uploaded). */
+  hasWork(): boolean {
+    return this.size > 0 || this.inFlight.size > 0 || this.sealed.length > 0;
+  }
+
   /** Seals the last partial pack and waits until every pack is durable on the remote. */
   async flush(): Promise<PackRef[]> {
     if (this.size > 0) await this.seal();

@@ -5,7 +5,8 @@ import { loadIgnoreRules } from '../vault/ignoreRules';
 import { scanRoot } from '../vault/scanner';
 import { StateDb } from '../vault/stateDb';
 import { readDeviceConfig } from './deviceConfig';
-import { conflictingHeads, pickWinner } from './heads';
+import { pickWinner } from './heads';
+import { isConflicted } from './sync';
 import { diffLocal } from './localChanges';
 
 /**
@@ -27,7 +28,7 @@ export async function readStatus(home: string): Promise<StatusDto> {
     for (const [path, hs] of heads) {
       const winner = pickWinner(hs);
       const row = rows.get(path);
-      if (conflictingHeads(hs).length > 0) put(path, 'conflict');
+      if (isConflicted(hs)) put(path, 'conflict');
       else if (winner.deleted ? !!row : row?.versionId !== winner.id) put(path, 'pending-down');
     }
     for (const p of changed) put(p, 'pending-up');

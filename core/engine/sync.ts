@@ -1,22 +1,26 @@
-import { stat } from 'node:fs/promises';
 import { BoundedPool } from '../common/boundedPool';
 import { CcsError } from '../common/errors';
-import { HLC_ZERO, hlcNow, hlcParse, hlcReceive, hlcToString, type Hlc } from '../common/hlc';
-import { vaultPathProblem } from '../common/vaultPath';
-import { vvMerge } from '../common/versionVector';
 import { loadIgnoreRules } from '../vault/ignoreRules';
 import { readRootMarker, writeRootMarker } from '../vault/rootMarker';
 import { scanRoot, type ScanProblem } from '../vault/scanner';
 import type { FileRow } from '../vault/stateDb';
+import { join } from 'node:path';
 import { ChunkReader } from './chunkReader';
-import type { LogEntry, VersionRecord } from './format';
+import { ContentLoader } from './contentLoader';
+import { fetchNewEntries, ingestEntries } from './fetchEntries';
+import type { VersionRecord } from './format';
+import { checkRoot, guardMassDelete } from './guards';
 import { conflictingHeads, ingestVersion, pickWinner } from './heads';
 import { diffLocal, hashFile, type HashedFile } from './localChanges';
-import { readHeads, readLogEntry, tryReadLogEntry, writeHead, writeLogEntry } from './logStore';
 import { materialize, type Planned } from './materialize';
+import { mergeConflicts, type MergeOutcome } from './mergePass';
 import { PackWriter } from './packWriter';
+import { publish } from './publish';
 import type { DeviceSession } from './session';
-import { newStats, type TransferStats } from './transferStats';
+import { newStats } from './transferStats';
+import { VersionFactory } from './versionFactory';
+
+export { MASS_DELETE_FRACTION, MASS_DELETE_MIN } from './guards';
 
 /**
  * One sync of one device, in numbered steps (docs/DESIGN.md "Sync steps"):
@@ -25,14 +29,31 @@ import { newStats, type TransferStats } from './transferStats';
  *  3. scan the root; hash only files whose stat changed;
  *  4. guard against mass deletion;
  *  5. upload new chunks in packs, then the log entry, then the head (write ordering);
- *  6. bring winning remote versions into the working copy (stage, verify, then rename);
- *  7. record the result.
+ *  6. merge concurrent heads that can be merged (text, JSON) and publish the merges;
+ *  7. bring winning versions into the working copy (stage, verify, then rename);
+ *  8. record the result.
+ * A dry run does steps 1–7 against the real remote and root without writing anything anywhere:
+ * local state changes happen inside a transaction that is rolled back.
  */
 export interface SyncOptions {
   /** Allow a sync that deletes more than the mass-delete threshold. */
   allowMassDelete?: boolean;
+  /** Report what would happen; change nothing locally or on the remote. */
+  dryRun?: boolean;
   /** Clock source, replaceable in tests to simulate skewed devices. */
   now?: () => number;
+}
+
+export interface PlannedChange {
+  path: string;
+  action: 'create' | 'modify' | 'delete';
+}
+
+export interface SyncPlan {
+  push: PlannedChange[];
+  pull: PlannedChange[];
+  merge: MergeOutcome[];
+  conflicts: string[];
 }
 
 export interface SyncReport {
@@ -46,18 +67,29 @@ export interface SyncReport {
   problems: ScanProblem[];
   /** Items left for the next sync because they changed while this one ran. */
   deferred: string[];
+  dryRun: boolean;
+  plan: SyncPlan;
 }
 
-/** A sync may delete at most this share of tracked files (and more than MASS_DELETE_MIN) without --allow-mass-delete. */
-export const MASS_DELETE_FRACTION = 0.5;
-export const MASS_DELETE_MIN = 5;
-
 export async function runSync(s: DeviceSession, opts: SyncOptions = {}): Promise<SyncReport> {
+  const dry = !!opts.dryRun;
+  if (!dry) return syncSteps(s, opts);
+  s.db.db.exec('BEGIN');
+  try {
+    return await syncSteps(s, opts);
+  } finally {
+    s.db.db.exec('ROLLBACK');
+  }
+}
+
+async function syncSteps(s: DeviceSession, opts: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
+  const dry = !!opts.dryRun;
   const now = opts.now ?? Date.now;
   const stats = newStats();
-  const me = s.config.deviceId;
   const root = s.config.root;
+  const factory = new VersionFactory(s, now);
+  const plan: SyncPlan = { push: [], pull: [], merge: [], conflicts: [] };
 
   // 1. root and remote
   await checkRoot(s);
@@ -65,27 +97,7 @@ export async function runSync(s: DeviceSession, opts: SyncOptions = {}): Promise
 
   // 2. fetch, validate, ingest
   const entries = await fetchNewEntries(s, stats);
-  let clock = loadClock(s);
-  const rejected: ScanProblem[] = [];
-  s.db.tx(() => {
-    for (const e of entries) {
-      for (const p of e.packs) s.db.addPack(p.id, p.size, p.chunks);
-      for (const v of e.versions) {
-        // Paths from other devices are untrusted: a version this device could not write safely
-        // is never ingested (it cannot be materialized, and it must not win over a good one).
-        const problem = vaultPathProblem(v.path);
-        if (problem) {
-          rejected.push({ path: v.path, message: `version ${v.id} from device ${e.deviceName} rejected: path ${problem}` });
-          continue;
-        }
-        ingestVersion(s.db, v);
-        clock = hlcReceive(clock, hlcParse(v.hlc), now());
-        if (v.device === me) bumpCounter(s, v.id);
-      }
-      s.db.setDevice(e.device, e.deviceName, e.seq);
-    }
-    s.db.setMeta('hlc', hlcToString(clock));
-  });
+  const rejected = ingestEntries(s, entries, factory);
 
   // 3. scan and hash
   const rules = await loadIgnoreRules(root);
@@ -98,9 +110,9 @@ export async function runSync(s: DeviceSession, opts: SyncOptions = {}): Promise
   const diff = diffLocal(scan, rows);
 
   // 4. mass-delete guard, before anything is written anywhere
-  guardMassDelete(diff.deleted.map((r) => r.path), rows.size, 'this device', opts);
+  guardMassDelete(diff.deleted.map((r) => r.path), rows.size, 'this device', !!opts.allowMassDelete);
 
-  const writer = new PackWriter(s.remote, s.keys, s.manifest.compression, s.manifest.packSize, stats, (id) => s.db.hasChunk(id));
+  const writer = dry ? null : new PackWriter(s.remote, s.keys, s.manifest.compression, s.manifest.packSize, stats, (id) => s.db.hasChunk(id));
   const deferred: string[] = [];
   const hashed = new Map<string, HashedFile>();
   // Small files are dominated by open/read/close round trips: overlap a few of them.
@@ -113,13 +125,103 @@ export async function runSync(s: DeviceSession, opts: SyncOptions = {}): Promise
     });
   }
   await hashing.drain();
-  const packs = await writer.flush();
 
-  // 5. new versions → log entry → head
-  const newVersions: VersionRecord[] = [];
+  // 5. new local versions → packs → log entry → head
+  const local = localVersions(s, factory, diff, hashed, rows, now());
+  for (const v of local.versions) plan.push.push({ path: v.path, action: v.deleted ? 'delete' : rows.get(v.path) ? 'modify' : 'create' });
+  const recordRows = () => {
+    for (const r of local.rowUpdates) s.db.putFile(r);
+    for (const r of diff.deleted) s.db.deleteFile(r.path);
+  };
+  if (writer && (local.versions.length > 0 || writer.hasWork())) {
+    await publish(s, factory, await writer.flush(), local.versions, stats, now(), recordRows);
+  } else {
+    s.db.tx(() => {
+      for (const v of local.versions) ingestVersion(s.db, v);
+      factory.persist();
+      recordRows();
+    });
+  }
+
+  // 6. merges
+  const reader = new ChunkReader(s.remote, s.keys, stats);
+  const localContent = new Map([...scan.files.values()].filter((f) => hashed.has(f.path)).map((f) => [hashed.get(f.path)!.contentId, join(root, f.localPath)]));
+  const mergeWriter = dry ? null : new PackWriter(s.remote, s.keys, s.manifest.compression, s.manifest.packSize, stats, (id) => s.db.hasChunk(id));
+  const merges = await mergeConflicts(s, new ContentLoader(s, reader, localContent), factory, mergeWriter, now());
+  plan.merge = merges.outcomes;
+  if (merges.versions.length > 0) {
+    if (mergeWriter) await publish(s, factory, await mergeWriter.flush(), merges.versions, stats, now());
+    else s.db.tx(() => merges.versions.forEach((v) => ingestVersion(s.db, v)));
+  }
+
+  // 7. materialize winners
+  const deferredSet = new Set(deferred);
+  const problemPaths = new Set(scan.problems.map((p) => p.path.normalize('NFC')));
+  const currentRows = s.db.allFiles();
+  const plans: Planned[] = [];
+  const adopt: FileRow[] = [];
+  for (const [path, heads] of s.db.allHeads()) {
+    if (deferredSet.has(path) || problemPaths.has(path) || rules.ignores(path)) continue;
+    const winner = pickWinner(heads);
+    const row = currentRows.get(path) ?? null;
+    if (winner.deleted) {
+      if (row) plans.push({ version: winner, row });
+      continue;
+    }
+    if (row?.versionId === winner.id) continue;
+    if (row && row.contentId === winner.contentId && row.mode === winner.mode) {
+      adopt.push({ ...row, versionId: winner.id });
+      continue;
+    }
+    if (!row && scan.files.has(path)) continue; // an untracked local file here was deferred above
+    plans.push({ version: winner, row });
+  }
+  for (const p of plans) plan.pull.push({ path: p.version.path, action: p.version.deleted ? 'delete' : p.row ? 'modify' : 'create' });
+  guardMassDelete(plans.filter((p) => p.version.deleted).map((p) => p.version.path), currentRows.size, 'other devices', !!opts.allowMassDelete);
+  const conflictPaths = [...s.db.allHeads()].filter(([, h]) => isConflicted(h)).map(([p]) => p).sort();
+  plan.conflicts = conflictPaths;
+
+  let applied = { rows: [] as FileRow[], removed: [] as string[], skipped: [] as string[], refused: [] as ScanProblem[] };
+  if (!dry) {
+    applied = await materialize(root, s.db, reader, plans);
+    s.db.tx(() => {
+      for (const r of [...adopt, ...applied.rows]) s.db.putFile(r);
+      for (const p of applied.removed) s.db.deleteFile(p);
+      s.db.setMeta('lastSync', new Date(now()).toISOString());
+    });
+    // 8. record
+    await writeRootMarker(root, { vaultId: s.config.vaultId, deviceId: s.config.deviceId, files: s.db.allFiles().size, updatedAt: new Date(now()).toISOString() });
+  }
+  return {
+    pushed: local.versions.length,
+    pulled: dry ? plans.length : applied.rows.length + applied.removed.length,
+    conflicts: conflictPaths.length,
+    bytesUploaded: stats.bytesUploaded,
+    bytesDownloaded: stats.bytesDownloaded,
+    durationMs: Math.round(performance.now() - started),
+    conflictPaths,
+    problems: [...rejected, ...scan.problems, ...applied.refused],
+    deferred: [...deferred, ...applied.skipped],
+    dryRun: dry,
+    plan,
+  };
+}
+
+/** An item needs the user when live heads differ, or when a JSON merge settled same-key edits by rule. */
+export function isConflicted(heads: readonly VersionRecord[]): boolean {
+  return conflictingHeads(heads).length > 0 || (pickWinner(heads).review?.length ?? 0) > 0;
+}
+
+function localVersions(
+  s: DeviceSession,
+  factory: VersionFactory,
+  diff: ReturnType<typeof diffLocal>,
+  hashed: Map<string, HashedFile>,
+  rows: Map<string, FileRow>,
+  hashedAt: number,
+): { versions: VersionRecord[]; rowUpdates: FileRow[] } {
+  const versions: VersionRecord[] = [];
   const rowUpdates: FileRow[] = [];
-  const counter = { n: Number(s.db.getMeta('counter') ?? '0') };
-  const hashedAt = now();
   for (const f of diff.candidates) {
     const h = hashed.get(f.path);
     if (!h) continue;
@@ -139,165 +241,25 @@ export async function runSync(s: DeviceSession, opts: SyncOptions = {}): Promise
         continue;
       }
     }
-    clock = hlcNow(clock, now());
-    const v = newVersion(s, counter, f.path, base, heads, clock, { deleted: false, size: h.size, mode: f.mode, mtimeMs: Number(BigInt(f.mtimeNs) / 1_000_000n), contentId: h.contentId, chunks: h.chunks });
-    newVersions.push(v);
+    // A new version descends from what the working copy held and from concurrent deletions (an
+    // edit wins over a delete); it stays concurrent with other live heads, so a conflict the user
+    // has not resolved is never silently closed by an unrelated later edit.
+    const v = factory.mint(f.path, [base?.vv ?? {}, ...heads.filter((x) => x.deleted).map((x) => x.vv)], {
+      deleted: false,
+      size: h.size,
+      mode: f.mode,
+      mtimeMs: Number(BigInt(f.mtimeNs) / 1_000_000n),
+      contentId: h.contentId,
+      chunks: h.chunks,
+    });
+    versions.push(v);
     rowUpdates.push({ ...fileRow, versionId: v.id });
   }
   for (const r of diff.deleted) {
     const base = r.versionId ? s.db.getVersion(r.versionId) : null;
     const heads = s.db.headsOf(r.path);
     if (heads.length === 0 || heads.every((h) => h.deleted)) continue;
-    clock = hlcNow(clock, now());
-    newVersions.push(newVersion(s, counter, r.path, base, heads, clock, { deleted: true, size: 0, mode: r.mode, mtimeMs: now(), contentId: '', chunks: [] }));
+    versions.push(factory.mint(r.path, [base?.vv ?? {}, ...heads.filter((x) => x.deleted).map((x) => x.vv)], { deleted: true, size: 0, mode: r.mode, mtimeMs: hashedAt, contentId: '', chunks: [] }));
   }
-
-  if (newVersions.length > 0 || packs.length > 0) {
-    const seq = s.db.deviceSeq(me) + 1;
-    const entry: LogEntry = { format: 1, device: me, deviceName: s.config.deviceName, seq, hlc: hlcToString(clock), createdAt: new Date(now()).toISOString(), packs, versions: newVersions };
-    await writeLogEntry(s.remote, s.keys, entry, stats);
-    s.db.tx(() => {
-      for (const p of packs) s.db.addPack(p.id, p.size, p.chunks);
-      for (const v of newVersions) ingestVersion(s.db, v);
-      s.db.setDevice(me, s.config.deviceName, seq);
-      s.db.setMeta('hlc', hlcToString(clock));
-      s.db.setMeta('counter', String(counter.n));
-    });
-    await writeHead(s.remote, s.keys, { device: me, deviceName: s.config.deviceName, seq, updatedAt: new Date(now()).toISOString() }, stats);
-  }
-  s.db.tx(() => {
-    for (const r of rowUpdates) s.db.putFile(r);
-    for (const r of diff.deleted) s.db.deleteFile(r.path);
-  });
-
-  // 6. materialize winners
-  const deferredSet = new Set(deferred);
-  const problemPaths = new Set(scan.problems.map((p) => p.path.normalize('NFC')));
-  const currentRows = s.db.allFiles();
-  const plans: Planned[] = [];
-  const adopt: FileRow[] = [];
-  const allHeads = s.db.allHeads();
-  for (const [path, heads] of allHeads) {
-    if (deferredSet.has(path) || problemPaths.has(path) || rules.ignores(path)) continue;
-    const winner = pickWinner(heads);
-    const row = currentRows.get(path) ?? null;
-    if (winner.deleted) {
-      if (row) plans.push({ version: winner, row });
-      continue;
-    }
-    if (row?.versionId === winner.id) continue;
-    if (row && row.contentId === winner.contentId && row.mode === winner.mode) {
-      adopt.push({ ...row, versionId: winner.id });
-      continue;
-    }
-    if (!row && scan.files.has(path)) continue; // untracked local file at this path: it was deferred above
-    plans.push({ version: winner, row });
-  }
-  guardMassDelete(plans.filter((p) => p.version.deleted).map((p) => p.version.path), currentRows.size, 'other devices', opts);
-  const reader = new ChunkReader(s.remote, s.keys, stats);
-  const applied = await materialize(root, s.db, reader, plans);
-  s.db.tx(() => {
-    for (const r of [...adopt, ...applied.rows]) s.db.putFile(r);
-    for (const p of applied.removed) s.db.deleteFile(p);
-    s.db.setMeta('lastSync', new Date(now()).toISOString());
-  });
-
-  // 7. record
-  const fileCount = s.db.allFiles().size;
-  await writeRootMarker(root, { vaultId: s.config.vaultId, deviceId: me, files: fileCount, updatedAt: new Date(now()).toISOString() });
-  const conflictPaths = [...s.db.allHeads()].filter(([, h]) => conflictingHeads(h).length > 0).map(([p]) => p).sort();
-  return {
-    pushed: newVersions.length,
-    pulled: applied.rows.length + applied.removed.length,
-    conflicts: conflictPaths.length,
-    bytesUploaded: stats.bytesUploaded,
-    bytesDownloaded: stats.bytesDownloaded,
-    durationMs: Math.round(performance.now() - started),
-    conflictPaths,
-    problems: [...rejected, ...scan.problems, ...applied.refused],
-    deferred: [...deferred, ...applied.skipped],
-  };
+  return { versions, rowUpdates };
 }
-
-function newVersion(
-  s: DeviceSession,
-  counter: { n: number },
-  path: string,
-  base: VersionRecord | null,
-  heads: VersionRecord[],
-  clock: Hlc,
-  body: Pick<VersionRecord, 'deleted' | 'size' | 'mode' | 'mtimeMs' | 'contentId' | 'chunks'>,
-): VersionRecord {
-  const me = s.config.deviceId;
-  // The new version descends from what the working copy held, and from concurrent deletions
-  // (an edit wins over a delete); it stays concurrent with other live heads, so a conflict the
-  // user has not resolved is never silently closed by an unrelated later edit.
-  const vv = vvMerge(base?.vv ?? {}, ...heads.filter((h) => h.deleted).map((h) => h.vv));
-  const ownMax = Math.max(0, ...s.db.historyOf(path).map((v) => v.vv[me] ?? 0));
-  vv[me] = ownMax + 1;
-  return { id: `${me}-${++counter.n}`, path, vv, hlc: hlcToString(clock), device: me, ...body };
-}
-
-/** After reading our own entries back (crash recovery), never reuse a counter already published. */
-function bumpCounter(s: DeviceSession, versionId: string): void {
-  const n = Number(versionId.split('-')[1]);
-  if (n > Number(s.db.getMeta('counter') ?? '0')) s.db.setMeta('counter', String(n));
-}
-
-function loadClock(s: DeviceSession): Hlc {
-  const v = s.db.getMeta('hlc');
-  return v ? hlcParse(v) : HLC_ZERO;
-}
-
-function guardMassDelete(paths: string[], tracked: number, by: string, opts: SyncOptions): void {
-  if (opts.allowMassDelete || paths.length <= MASS_DELETE_MIN || paths.length <= tracked * MASS_DELETE_FRACTION) return;
-  const preview = paths.slice(0, 10).map((p) => `  ${p}`).join('\n');
-  throw new CcsError(
-    'MASS_DELETE',
-    `this sync would delete ${paths.length} of ${tracked} files (deleted by ${by}); nothing was changed. First files:\n${preview}${paths.length > 10 ? `\n  … and ${paths.length - 10} more` : ''}\nIf this is intended, run \`ccsync sync --allow-mass-delete\`.`,
-  );
-}
-
-async function checkRoot(s: DeviceSession): Promise<void> {
-  const root = s.config.root;
-  const st = await stat(root).catch(() => null);
-  if (!st || !st.isDirectory()) {
-    throw new CcsError('ROOT_MISSING', `the sync root ${root} does not exist or is not a directory; nothing was changed (is the drive mounted?)`);
-  }
-  const marker = await readRootMarker(root);
-  if (!marker) {
-    if (s.db.allFiles().size > 0) {
-      throw new CcsError('ROOT_MARKER_MISMATCH', `the sync root ${root} has lost its marker file (.ccsync-root) although files were synced from it: it may have been replaced or unmounted; nothing was changed`);
-    }
-    return;
-  }
-  if (marker.vaultId !== s.config.vaultId || marker.deviceId !== s.config.deviceId) {
-    throw new CcsError('ROOT_MARKER_MISMATCH', `the sync root ${root} belongs to vault ${marker.vaultId} / device ${marker.deviceId}, not to this device; nothing was changed`);
-  }
-}
-
-/** Reads every device's entries newer than our cursor, including our own after a crash. Validates all before returning. */
-async function fetchNewEntries(s: DeviceSession, stats: TransferStats): Promise<LogEntry[]> {
-  const me = s.config.deviceId;
-  const heads = await readHeads(s.remote, s.keys, stats);
-  const out: LogEntry[] = [];
-  const seen = new Set<string>();
-  for (const h of heads) {
-    seen.add(h.device);
-    const from = s.db.deviceSeq(h.device) + 1;
-    for (let seq = from; seq <= h.seq; seq++) out.push(await readLogEntry(s.remote, s.keys, h.device, seq, stats));
-    if (h.device === me) await probeOwn(s, Math.max(h.seq, from - 1) + 1, out, stats);
-  }
-  if (!seen.has(me)) await probeOwn(s, s.db.deviceSeq(me) + 1, out, stats);
-  return out;
-}
-
-/** Entries we wrote just before a crash (log written, head or local commit not): read them back. */
-async function probeOwn(s: DeviceSession, from: number, out: LogEntry[], stats: TransferStats): Promise<void> {
-  for (let seq = from; ; seq++) {
-    const e = await tryReadLogEntry(s.remote, s.keys, s.config.deviceId, seq, stats);
-    if (!e) return;
-    out.push(e);
-  }
-}
-

@@ -1,0 +1,26 @@
+import type { LogEntry, PackRef, VersionRecord } from './format';
+import { ingestVersion } from './heads';
+import { writeHead, writeLogEntry } from './logStore';
+import type { DeviceSession } from './session';
+import type { TransferStats } from './transferStats';
+import type { VersionFactory } from './versionFactory';
+
+/**
+ * Publishes new versions in the write order of docs/DESIGN.md §6.1: the packs are already
+ * durable (the caller flushed its PackWriter), then the log entry (create-only), then the local
+ * commit, then the head. `extra` runs inside the local commit's transaction.
+ */
+export async function publish(s: DeviceSession, factory: VersionFactory, packs: PackRef[], versions: VersionRecord[], stats: TransferStats, now: number, extra?: () => void): Promise<void> {
+  const me = s.config.deviceId;
+  const seq = s.db.deviceSeq(me) + 1;
+  const entry: LogEntry = { format: 1, device: me, deviceName: s.config.deviceName, seq, hlc: versions[versions.length - 1]?.hlc ?? '0.0', createdAt: new Date(now).toISOString(), packs, versions };
+  await writeLogEntry(s.remote, s.keys, entry, stats);
+  s.db.tx(() => {
+    for (const p of packs) s.db.addPack(p.id, p.size, p.chunks);
+    for (const v of versions) ingestVersion(s.db, v);
+    s.db.setDevice(me, s.config.deviceName, seq);
+    factory.persist();
+    extra?.();
+  });
+  await writeHead(s.remote, s.keys, { device: me, deviceName: s.config.deviceName, seq, updatedAt: new Date(now).toISOString() }, stats);
+}

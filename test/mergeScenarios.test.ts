@@ -1,0 +1,173 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { historyOf, listConflicts, resolveConflict, restoreVersion } from '../core/engine/conflicts';
+import { makeDevices, readTree, tempDir, treesEqual, type TestDevice } from '../core/test-support/vaultHarness';
+
+// The merge scenarios, through real vaults on a real folder remote.
+
+let cleanup: (() => Promise<void>) | null = null;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = null;
+});
+
+async function devices(n: number, files: Record<string, string> = {}): Promise<TestDevice[]> {
+  const dir = await tempDir();
+  cleanup = dir.cleanup;
+  const ds = await makeDevices(dir.path, join(dir.path, 'remote'), n);
+  for (const [p, c] of Object.entries(files)) {
+    await mkdir(join(ds[0]!.root, p, '..'), { recursive: true });
+    await writeFile(join(ds[0]!.root, p), c);
+  }
+  for (const d of ds) await d.sync();
+  return ds;
+}
+
+async function converge(ds: TestDevice[]): Promise<void> {
+  for (let round = 0; round < 2; round++) for (const d of ds) await d.sync();
+  const first = await readTree(ds[0]!.root);
+  for (const d of ds.slice(1)) expect(treesEqual(first, await readTree(d.root))).toBe(true);
+}
+
+const memory = ['# Memory', '', '## Style', 'Use tabs.', '', '## Tools', 'Prefer rg.', '', '## Tests', 'Run them.', ''].join('\n');
+
+describe('merge scenarios', () => {
+  it('two devices edit different sections of CLAUDE.md → merged, no conflict', async () => {
+    const [A, B] = await devices(2, { 'CLAUDE.md': memory });
+    await writeFile(join(A!.root, 'CLAUDE.md'), memory.replace('Use tabs.', 'Use spaces.'));
+    await writeFile(join(B!.root, 'CLAUDE.md'), memory.replace('Run them.', 'Run them twice.'));
+    await A!.sync();
+    const rb = await B!.sync();
+    expect(rb.conflicts).toBe(0);
+    expect(rb.plan.merge).toEqual([{ path: 'CLAUDE.md', kind: 'text', merged: true }]);
+    await converge([A!, B!]);
+    expect(await readFile(join(A!.root, 'CLAUDE.md'), 'utf8')).toBe(memory.replace('Use tabs.', 'Use spaces.').replace('Run them.', 'Run them twice.'));
+  });
+
+  it('both edit the same line → one conflict; resolve ends it on both devices', async () => {
+    const [A, B] = await devices(2, { 'CLAUDE.md': memory });
+    await writeFile(join(A!.root, 'CLAUDE.md'), memory.replace('Use tabs.', 'Use spaces.'));
+    await writeFile(join(B!.root, 'CLAUDE.md'), memory.replace('Use tabs.', 'Use 2 spaces.'));
+    await A!.sync();
+    const rb = await B!.sync();
+    expect(rb.conflictPaths).toEqual(['CLAUDE.md']);
+    expect(rb.plan.merge[0]).toMatchObject({ path: 'CLAUDE.md', merged: false, reason: 'overlapping edits' });
+    expect((await A!.sync()).conflicts).toBe(1);
+    const sb = await B!.session();
+    try {
+      const list = await listConflicts(sb);
+      expect(list).toHaveLength(1);
+      expect(list[0]).toMatchObject({ path: 'CLAUDE.md', kind: 'content' });
+      expect(list[0]!.versions.map((v) => v.deviceName).sort()).toEqual(['dev0', 'dev1']);
+      await resolveConflict(sb, 'CLAUDE.md', 'local');
+    } finally {
+      sb.close();
+    }
+    expect(await readFile(join(B!.root, 'CLAUDE.md'), 'utf8')).toBe(memory.replace('Use tabs.', 'Use 2 spaces.'));
+    await converge([A!, B!]);
+    expect((await A!.sync()).conflicts).toBe(0);
+    expect((await B!.sync()).conflicts).toBe(0);
+    expect(await readFile(join(A!.root, 'CLAUDE.md'), 'utf8')).toBe(memory.replace('Use tabs.', 'Use 2 spaces.'));
+  });
+
+  it('delete on A while B edits → B’s edit survives everywhere', async () => {
+    const [A, B] = await devices(2, { 'agents/x.md': 'v1\n', 'CLAUDE.md': 'keep' });
+    await rm(join(A!.root, 'agents/x.md'));
+    await writeFile(join(B!.root, 'agents/x.md'), 'v2 from B\n');
+    await A!.sync();
+    await B!.sync();
+    await converge([A!, B!]);
+    expect(await readFile(join(A!.root, 'agents/x.md'), 'utf8')).toBe('v2 from B\n');
+    expect((await A!.sync()).conflicts).toBe(0);
+  });
+
+  it('binary files edited on both sides stay a conflict with both versions kept; --keep both keeps both', async () => {
+    const [A, B] = await devices(2, { 'assets/logo.bin': '\u0000\u0001one' });
+    await writeFile(join(A!.root, 'assets/logo.bin'), Buffer.from([0, 1, 2, 3]));
+    await writeFile(join(B!.root, 'assets/logo.bin'), Buffer.from([0, 9, 9, 9]));
+    await A!.sync();
+    const rb = await B!.sync();
+    expect(rb.conflictPaths).toEqual(['assets/logo.bin']);
+    expect(rb.plan.merge[0]).toMatchObject({ kind: 'binary', merged: false });
+    // No conflict-copy files appear in the root by themselves.
+    expect([...(await readTree(B!.root)).keys()]).toEqual(['assets/logo.bin']);
+    const sa = await A!.session();
+    try {
+      const r = await resolveConflict(sa, 'assets/logo.bin', 'both');
+      expect(r.extra).toBe('assets/logo (dev1).bin');
+    } finally {
+      sa.close();
+    }
+    await converge([A!, B!]);
+    expect((await readFile(join(B!.root, 'assets/logo.bin'))).equals(Buffer.from([0, 1, 2, 3]))).toBe(true);
+    expect((await readFile(join(B!.root, 'assets/logo (dev1).bin'))).equals(Buffer.from([0, 9, 9, 9]))).toBe(true);
+  });
+
+  it('a device offline for a long time neither resurrects deleted files nor deletes new ones', async () => {
+    const [A, B, C] = await devices(3, { 'commands/old.md': 'old', 'commands/keep.md': 'keep' });
+    // C goes offline. A deletes old.md, B creates new.md; many syncs happen.
+    await rm(join(A!.root, 'commands/old.md'));
+    await A!.sync();
+    await writeFile(join(B!.root, 'commands/new.md'), 'new');
+    for (let i = 0; i < 3; i++) {
+      await B!.sync();
+      await A!.sync();
+    }
+    // C comes back with no local changes.
+    await C!.sync();
+    await converge([A!, B!, C!]);
+    expect([...(await readTree(C!.root)).keys()].sort()).toEqual(['commands/keep.md', 'commands/new.md']);
+  });
+
+  it('dry run lists push, pull, merge and conflicts and changes nothing', async () => {
+    const [A, B] = await devices(2, { 'CLAUDE.md': memory, 'a.md': 'a', 'b.md': 'b' });
+    await writeFile(join(A!.root, 'CLAUDE.md'), memory.replace('Use tabs.', 'Use spaces.'));
+    await writeFile(join(A!.root, 'new-from-a.md'), 'n');
+    await A!.sync();
+    await writeFile(join(B!.root, 'CLAUDE.md'), memory.replace('Run them.', 'Run them twice.'));
+    await writeFile(join(B!.root, 'a.md'), 'a changed on B');
+    await rm(join(B!.root, 'b.md'));
+    const remoteBefore = await readTree(join(B!.root, '..', 'remote'));
+    const treeBefore = await readTree(B!.root);
+    const r = await B!.sync({ dryRun: true });
+    expect(r.dryRun).toBe(true);
+    expect(r.plan.push.sort((x, y) => (x.path < y.path ? -1 : 1))).toEqual([
+      { path: 'CLAUDE.md', action: 'modify' },
+      { path: 'a.md', action: 'modify' },
+      { path: 'b.md', action: 'delete' },
+    ]);
+    expect(r.plan.pull).toEqual(expect.arrayContaining([{ path: 'new-from-a.md', action: 'create' }, { path: 'CLAUDE.md', action: 'modify' }]));
+    expect(r.plan.merge).toEqual([{ path: 'CLAUDE.md', kind: 'text', merged: true }]);
+    expect(r.bytesUploaded).toBe(0);
+    expect(treesEqual(remoteBefore, await readTree(join(B!.root, '..', 'remote')))).toBe(true);
+    expect(treesEqual(treeBefore, await readTree(B!.root))).toBe(true);
+    // And the real sync does what the dry run said.
+    const real = await B!.sync();
+    expect(real.pushed).toBe(3);
+    expect(await readFile(join(B!.root, 'new-from-a.md'), 'utf8')).toBe('n');
+  });
+
+  it('history lists every version; restore brings an old one back on every device', async () => {
+    const [A, B] = await devices(2, { 'CLAUDE.md': 'one\n' });
+    await writeFile(join(A!.root, 'CLAUDE.md'), 'two\n');
+    await A!.sync();
+    await writeFile(join(A!.root, 'CLAUDE.md'), 'three\n');
+    await A!.sync();
+    const sb = await B!.session();
+    try {
+      await B!.sync();
+      const s2 = await B!.session();
+      const h = historyOf(s2, 'CLAUDE.md');
+      expect(h.map((v) => v.size)).toEqual([4, 4, 6]);
+      expect(h.filter((v) => v.head)).toHaveLength(1);
+      await restoreVersion(s2, 'CLAUDE.md', h[0]!.versionId);
+      s2.close();
+    } finally {
+      sb.close();
+    }
+    expect(await readFile(join(B!.root, 'CLAUDE.md'), 'utf8')).toBe('one\n');
+    await converge([A!, B!]);
+    expect(await readFile(join(A!.root, 'CLAUDE.md'), 'utf8')).toBe('one\n');
+  });
+});
