@@ -35,7 +35,7 @@ describe('versions with hostile paths', () => {
         hlc: good.hlc,
         createdAt: new Date().toISOString(),
         packs: [],
-        versions: hostile.map((path, i) => ({ ...good, id: `${s.config.deviceId}-${1000 + i}`, path, vv: { [s.config.deviceId]: 1 } })),
+        versions: hostile.map((path, i) => ({ ...good, id: `${s.config.deviceId}-${1000 + i}`, path, vv: { [s.config.deviceId]: 1 }, dot: 1 })),
       };
       await writeLogEntry(s.remote, s.keys, entry, newStats());
       await writeHead(s.remote, s.keys, { device: s.config.deviceId, deviceName: 'evil', seq, updatedAt: new Date().toISOString() }, newStats());

@@ -171,3 +171,22 @@ describe('merge scenarios', () => {
     expect(await readFile(join(A!.root, 'CLAUDE.md'), 'utf8')).toBe('one\n');
   });
 });
+
+describe('renames', () => {
+  it('a moved file is published as a rename and moved (not downloaded) on the other device', async () => {
+    const big = 'x'.repeat(300_000);
+    const [A, B] = await devices(2, { 'skills/old-name/SKILL.md': big, 'CLAUDE.md': 'm' });
+    const { rename: mv } = await import('node:fs/promises');
+    await mkdir(join(A!.root, 'skills/new-name'), { recursive: true });
+    await mv(join(A!.root, 'skills/old-name/SKILL.md'), join(A!.root, 'skills/new-name/SKILL.md'));
+    await rm(join(A!.root, 'skills/old-name'), { recursive: true });
+    const ra = await A!.sync();
+    expect(ra.plan.push).toEqual(expect.arrayContaining([{ path: 'skills/new-name/SKILL.md', action: 'create', from: 'skills/old-name/SKILL.md' }]));
+    expect(ra.bytesUploaded).toBeLessThan(10_000); // content deduplicated: only metadata moves
+    const rb = await B!.sync();
+    expect(rb.plan.pull).toEqual(expect.arrayContaining([{ path: 'skills/new-name/SKILL.md', action: 'create', from: 'skills/old-name/SKILL.md' }]));
+    expect(rb.bytesDownloaded).toBeLessThan(10_000); // moved locally, not downloaded
+    expect([...(await readTree(B!.root)).keys()].sort()).toEqual(['CLAUDE.md', 'skills/new-name/SKILL.md']);
+    expect(await readFile(join(B!.root, 'skills/new-name/SKILL.md'), 'utf8')).toBe(big);
+  });
+});

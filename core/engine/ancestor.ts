@@ -1,5 +1,5 @@
 import { hlcCompare, hlcParse } from '../common/hlc';
-import { vvDominates } from '../common/versionVector';
+import { contains, weight } from '../common/causalContext';
 import type { VersionRecord } from './format';
 
 /**
@@ -12,11 +12,11 @@ export function commonAncestor(history: readonly VersionRecord[], of: readonly V
   let best: VersionRecord | null = null;
   let bestWeight = -1;
   for (const v of history) {
-    if (!of.every((h) => vvDominates(h.vv, v.vv))) continue;
-    const weight = Object.values(v.vv).reduce((a, b) => a + b, 0);
-    if (weight > bestWeight || (weight === bestWeight && best && hlcCompare(hlcParse(v.hlc), hlcParse(best.hlc)) > 0)) {
+    if (!of.every((h) => h.id === v.id || contains(h, v.device, v.dot))) continue;
+    const w = weight(v);
+    if (w > bestWeight || (w === bestWeight && best && hlcCompare(hlcParse(v.hlc), hlcParse(best.hlc)) > 0)) {
       best = v;
-      bestWeight = weight;
+      bestWeight = w;
     }
   }
   return best;

@@ -184,7 +184,7 @@ async function writeVersion(s: DeviceSession, path: string, content: Buffer, hea
     }
   }
   const factory = new VersionFactory(s, Date.now);
-  const v = factory.mint(path, heads.map((h) => h.vv), { deleted, size: deleted ? 0 : content.length, mode, mtimeMs: Date.now(), contentId: deleted ? '' : contentIdOf(s.keys, ids), chunks: ids });
+  const v = factory.mint(path, heads, { deleted, size: deleted ? 0 : content.length, mode, mtimeMs: Date.now(), contentId: deleted ? '' : contentIdOf(s.keys, ids), chunks: ids });
   // The working copy is updated first (atomically): if publishing then fails, the next sync sees
   // a local edit and publishes it, so the user's choice is never lost.
   const abs = await safeLocalPath(s.config.root, path);

@@ -18,8 +18,12 @@ export const VersionRecordSchema = z.object({
   /** `<device>-<counter>`: unique across the vault. */
   id: z.string().regex(/^[0-9a-f]{16}-\d{1,15}$/),
   path: z.string().min(1).max(4096),
-  /** Version vector of this item: device → edits seen. */
+  /** Causal history of this item (core/common/causalContext.ts): contiguous prefix per device… */
   vv: z.record(DeviceIdSchema, z.number().int().nonnegative()),
+  /** …plus versions seen beyond a prefix, as "device:n". */
+  dots: z.array(z.string().regex(/^[0-9a-f]{16}:\d{1,9}$/)).max(10000).optional(),
+  /** This version's own dot: the device's n-th version of this item (always inside vv/dots). */
+  dot: z.number().int().positive(),
   /** Hybrid logical clock of the edit (see core/common/hlc.ts), "wall.counter". */
   hlc: z.string().regex(/^\d{1,15}\.\d{1,9}$/),
   device: DeviceIdSchema,
@@ -30,6 +34,8 @@ export const VersionRecordSchema = z.object({
   /** Keyed hash of the chunk list; equal content ⇒ equal contentId. Empty for deletions. */
   contentId: z.string().regex(/^([0-9a-f]{64})?$/),
   chunks: z.array(ChunkIdSchema),
+  /** The path this content moved from, when a delete and a create of the same content were seen as one rename. */
+  renamedFrom: z.string().min(1).max(4096).optional(),
   /** Set on a version this device produced by merging concurrent heads (text or JSON merge). */
   mergedFrom: z.array(z.string().max(64)).max(64).optional(),
   /** Same-key concurrent edits a JSON merge settled by rule; the user may want to review them. */

@@ -1,5 +1,5 @@
 import { hlcCompare, hlcParse } from '../common/hlc';
-import { vvCompare, vvDominates } from '../common/versionVector';
+import { contains } from '../common/causalContext';
 import type { StateDb } from '../vault/stateDb';
 import type { VersionRecord } from './format';
 
@@ -38,8 +38,13 @@ export function conflictingHeads(heads: readonly VersionRecord[]): VersionRecord
 export function ingestVersion(db: StateDb, v: VersionRecord): void {
   if (db.hasVersion(v.id)) return;
   const heads = db.headsOf(v.path);
-  const dominated = heads.some((h) => vvCompare(h.vv, v.vv) === 'after');
+  const dominated = heads.some((h) => descendsFrom(h, v));
   db.insertVersion(v, !dominated);
   if (dominated) return;
-  for (const h of heads) if (vvDominates(v.vv, h.vv) && vvCompare(v.vv, h.vv) !== 'equal') db.setHead(h.id, false);
+  for (const h of heads) if (descendsFrom(v, h)) db.setHead(h.id, false);
+}
+
+/** True when `a` has `b` in its causal history (and is not b itself). */
+export function descendsFrom(a: VersionRecord, b: VersionRecord): boolean {
+  return a.id !== b.id && contains(a, b.device, b.dot);
 }

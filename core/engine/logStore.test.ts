@@ -27,6 +27,7 @@ const versionArb = fc.record({
   id: fc.integer({ min: 1, max: 1e9 }).map((n) => `${device}-${n}`),
   path: fc.string({ minLength: 1, maxLength: 40 }),
   vv: fc.dictionary(hex(16), fc.nat(1000)),
+  dot: fc.integer({ min: 1, max: 1000 }),
   hlc: fc.tuple(fc.nat(1e12), fc.nat(1e6)).map(([w, c]) => `${w}.${c}`),
   device: fc.constant(device),
   deleted: fc.boolean(),

@@ -28,6 +28,8 @@ interface Staged {
   plan: Planned;
   target: string;
   temp: string | null;
+  /** A rename seen on another device: move this local file instead of downloading the content. */
+  moveFrom?: { abs: string; plan: Planned };
 }
 
 /**
@@ -42,8 +44,21 @@ export async function materialize(root: string, db: StateDb, reader: ChunkReader
   let bytesWritten = 0;
   // Many small files are dominated by file-system round trips and fsync: overlap a few.
   const staging = new BoundedPool(8);
+  const moves = pairRenames(plans);
   try {
     for (const plan of plans) {
+      if (moves.sources.has(plan)) continue; // handled by its move
+      const move = moves.byTarget.get(plan);
+      if (move) {
+        try {
+          staged.push({ plan, target: await safeLocalPath(root, plan.version.path), temp: null, moveFrom: { abs: await safeLocalPath(root, move.row!.localPath), plan: move } });
+          continue;
+        } catch (e) {
+          if (!isCcsError(e, 'PATH_REJECTED')) throw e;
+          refused.push({ path: plan.version.path, message: e.message });
+          continue;
+        }
+      }
       await staging.run(async () => {
         let target: string;
         try {
@@ -89,7 +104,54 @@ export async function materialize(root: string, db: StateDb, reader: ChunkReader
   return result;
 }
 
+async function commitMove(root: string, s: Staged & { moveFrom: NonNullable<Staged['moveFrom']> }, result: MaterializeResult, touchedDirs: Set<string>): Promise<void> {
+  const source = s.moveFrom;
+  if (!(await stillAsPlanned(source.abs, source.plan.row)) || !(await stillAsPlanned(s.target, null))) {
+    result.skipped.push(s.plan.version.path, source.plan.version.path);
+    return;
+  }
+  await ensureParent(s.target);
+  await rename(source.abs, s.target);
+  touchedDirs.add(dirname(s.target));
+  touchedDirs.add(dirname(source.abs));
+  await removeEmptyParents(root, dirname(source.abs));
+  result.removed.push(source.plan.version.path);
+  result.rows.push(await rowFor(s));
+}
+
+async function rowFor(s: Staged): Promise<FileRow> {
+  const st = await lstat(s.target, { bigint: true });
+  return {
+    path: s.plan.version.path,
+    localPath: s.plan.row?.localPath ?? s.plan.version.path,
+    size: Number(st.size),
+    mtimeNs: st.mtimeNs.toString(),
+    ctimeNs: st.ctimeNs.toString(),
+    ino: st.ino.toString(),
+    mode: s.plan.version.mode,
+    contentId: s.plan.version.contentId,
+    versionId: s.plan.version.id,
+    hashedAt: Date.now(),
+  };
+}
+
+/** Pairs a create that names its origin with the deletion of that origin holding the same content. */
+function pairRenames(plans: Planned[]): { byTarget: Map<Planned, Planned>; sources: Set<Planned> } {
+  const deletions = new Map(plans.filter((p) => p.version.deleted && p.row).map((p) => [p.version.path, p]));
+  const byTarget = new Map<Planned, Planned>();
+  const sources = new Set<Planned>();
+  for (const p of plans) {
+    const from = p.version.renamedFrom;
+    const del = from ? deletions.get(from) : undefined;
+    if (!del || p.version.deleted || p.row || del.row!.contentId !== p.version.contentId || sources.has(del)) continue;
+    byTarget.set(p, del);
+    sources.add(del);
+  }
+  return { byTarget, sources };
+}
+
 async function commit(root: string, s: Staged, result: MaterializeResult, touchedDirs: Set<string>): Promise<void> {
+  if (s.moveFrom) return commitMove(root, s as Staged & { moveFrom: NonNullable<Staged['moveFrom']> }, result, touchedDirs);
   const asPlanned = await stillAsPlanned(s.target, s.plan.row);
   // A file the user already deleted needs no deletion from us.
   const alreadyGone = !s.temp && !asPlanned && !(await lstat(s.target).then(() => true, () => false));
@@ -109,19 +171,7 @@ async function commit(root: string, s: Staged, result: MaterializeResult, touche
   }
   await rename(s.temp, s.target);
   touchedDirs.add(dirname(s.target));
-  const st = await lstat(s.target, { bigint: true });
-  result.rows.push({
-    path: s.plan.version.path,
-    localPath: s.plan.row?.localPath ?? s.plan.version.path,
-    size: Number(st.size),
-    mtimeNs: st.mtimeNs.toString(),
-    ctimeNs: st.ctimeNs.toString(),
-    ino: st.ino.toString(),
-    mode: s.plan.version.mode,
-    contentId: s.plan.version.contentId,
-    versionId: s.plan.version.id,
-    hashedAt: Date.now(),
-  });
+  result.rows.push(await rowFor(s));
 }
 
 async function stageFile(db: StateDb, reader: ChunkReader, v: VersionRecord, temp: string): Promise<number> {

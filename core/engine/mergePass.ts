@@ -90,7 +90,7 @@ export async function mergeConflicts(s: DeviceSession, loader: ContentLoader, fa
     }
     const winner = pickWinner(live);
     versions.push(
-      factory.mint(path, heads.map((h) => h.vv), {
+      factory.mint(path, heads, {
         deleted: false,
         size: bytes.length,
         mode: winner.mode,

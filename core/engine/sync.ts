@@ -47,6 +47,8 @@ export interface SyncOptions {
 export interface PlannedChange {
   path: string;
   action: 'create' | 'modify' | 'delete';
+  /** For a create that is the other half of a rename: where the content came from. */
+  from?: string;
 }
 
 export interface SyncPlan {
@@ -128,7 +130,7 @@ async function syncSteps(s: DeviceSession, opts: SyncOptions): Promise<SyncRepor
 
   // 5. new local versions → packs → log entry → head
   const local = localVersions(s, factory, diff, hashed, rows, now());
-  for (const v of local.versions) plan.push.push({ path: v.path, action: v.deleted ? 'delete' : rows.get(v.path) ? 'modify' : 'create' });
+  for (const v of local.versions) plan.push.push({ path: v.path, action: v.deleted ? 'delete' : rows.get(v.path) ? 'modify' : 'create', ...(v.renamedFrom ? { from: v.renamedFrom } : {}) });
   const recordRows = () => {
     for (const r of local.rowUpdates) s.db.putFile(r);
     for (const r of diff.deleted) s.db.deleteFile(r.path);
@@ -176,7 +178,7 @@ async function syncSteps(s: DeviceSession, opts: SyncOptions): Promise<SyncRepor
     if (!row && scan.files.has(path)) continue; // an untracked local file here was deferred above
     plans.push({ version: winner, row });
   }
-  for (const p of plans) plan.pull.push({ path: p.version.path, action: p.version.deleted ? 'delete' : p.row ? 'modify' : 'create' });
+  for (const p of plans) plan.pull.push({ path: p.version.path, action: p.version.deleted ? 'delete' : p.row ? 'modify' : 'create', ...(p.version.renamedFrom ? { from: p.version.renamedFrom } : {}) });
   guardMassDelete(plans.filter((p) => p.version.deleted).map((p) => p.version.path), currentRows.size, 'other devices', !!opts.allowMassDelete);
   const conflictPaths = [...s.db.allHeads()].filter(([, h]) => isConflicted(h)).map(([p]) => p).sort();
   plan.conflicts = conflictPaths;
@@ -222,6 +224,11 @@ function localVersions(
 ): { versions: VersionRecord[]; rowUpdates: FileRow[] } {
   const versions: VersionRecord[] = [];
   const rowUpdates: FileRow[] = [];
+  // A tracked file that disappeared and an untracked one that appeared with the same content is
+  // a rename: published as delete + create, with the create naming its origin so other devices
+  // move their file instead of downloading it again.
+  const goneByContent = new Map<string, string>();
+  for (const r of diff.deleted) if (!goneByContent.has(r.contentId)) goneByContent.set(r.contentId, r.path);
   for (const f of diff.candidates) {
     const h = hashed.get(f.path);
     if (!h) continue;
@@ -244,13 +251,16 @@ function localVersions(
     // A new version descends from what the working copy held and from concurrent deletions (an
     // edit wins over a delete); it stays concurrent with other live heads, so a conflict the user
     // has not resolved is never silently closed by an unrelated later edit.
-    const v = factory.mint(f.path, [base?.vv ?? {}, ...heads.filter((x) => x.deleted).map((x) => x.vv)], {
+    const renamedFrom = !row ? goneByContent.get(h.contentId) : undefined;
+    if (renamedFrom) goneByContent.delete(h.contentId);
+    const v = factory.mint(f.path, [base ?? { vv: {} }, ...heads.filter((x) => x.deleted)], {
       deleted: false,
       size: h.size,
       mode: f.mode,
       mtimeMs: Number(BigInt(f.mtimeNs) / 1_000_000n),
       contentId: h.contentId,
       chunks: h.chunks,
+      ...(renamedFrom ? { renamedFrom } : {}),
     });
     versions.push(v);
     rowUpdates.push({ ...fileRow, versionId: v.id });
@@ -259,7 +269,7 @@ function localVersions(
     const base = r.versionId ? s.db.getVersion(r.versionId) : null;
     const heads = s.db.headsOf(r.path);
     if (heads.length === 0 || heads.every((h) => h.deleted)) continue;
-    versions.push(factory.mint(r.path, [base?.vv ?? {}, ...heads.filter((x) => x.deleted).map((x) => x.vv)], { deleted: true, size: 0, mode: r.mode, mtimeMs: hashedAt, contentId: '', chunks: [] }));
+    versions.push(factory.mint(r.path, [base ?? { vv: {} }, ...heads.filter((x) => x.deleted)], { deleted: true, size: 0, mode: r.mode, mtimeMs: hashedAt, contentId: '', chunks: [] }));
   }
   return { versions, rowUpdates };
 }

@@ -1,5 +1,5 @@
 import { HLC_ZERO, hlcNow, hlcParse, hlcReceive, hlcToString, type Hlc } from '../common/hlc';
-import { vvMerge, type VersionVector } from '../common/versionVector';
+import { union, type CausalContext } from '../common/causalContext';
 import type { VersionRecord } from './format';
 import type { DeviceSession } from './session';
 
@@ -34,15 +34,17 @@ export class VersionFactory {
   }
 
   /**
-   * A new version of `path` that causally follows every version vector in `parents`. The
-   * device's own component is above any it used for this path, so versions never collide.
+   * A new version of `path` that causally follows every context in `parents` (whole versions may
+   * be passed: they are contexts). Its dot is above any this device used for the path.
    */
-  mint(path: string, parents: VersionVector[], body: Pick<VersionRecord, 'deleted' | 'size' | 'mode' | 'mtimeMs' | 'contentId' | 'chunks'> & Partial<Pick<VersionRecord, 'mergedFrom' | 'review'>>): VersionRecord {
+  mint(path: string, parents: CausalContext[], body: Pick<VersionRecord, 'deleted' | 'size' | 'mode' | 'mtimeMs' | 'contentId' | 'chunks'> & Partial<Pick<VersionRecord, 'mergedFrom' | 'review' | 'renamedFrom'>>): VersionRecord {
     const me = this.s.config.deviceId;
-    const vv = vvMerge(...parents);
-    vv[me] = Math.max(0, ...this.s.db.historyOf(path).map((v) => v.vv[me] ?? 0), vv[me] ?? 0) + 1;
+    // The new dot is this device's next version of the item; the context names exactly the
+    // versions it descends from (never "all of my earlier ones", which may have lost a conflict).
+    const dot = Math.max(0, ...this.s.db.historyOf(path).filter((v) => v.device === me).map((v) => v.dot)) + 1;
+    const ctx = union(...parents, { vv: {}, dots: [`${me}:${dot}`] });
     const hlc = this.tick();
-    return { id: `${me}-${++this.counter}`, path, vv, hlc: hlcToString(hlc), device: me, ...body };
+    return { id: `${me}-${++this.counter}`, path, vv: ctx.vv, ...(ctx.dots.length ? { dots: ctx.dots } : {}), dot, hlc: hlcToString(hlc), device: me, ...body };
   }
 
   /** Call inside the transaction that records the minted versions. */
