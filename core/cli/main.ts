@@ -59,6 +59,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('End-to-end encrypted sync of Claude Code configuration through storage you control')
     .version(APP_VERSION)
     .option('--home <dir>', 'per-device state directory (default: $CCSYNC_HOME or ~/.ccsync)')
+    // Global options go before the command (`ccsync --home H sync`), which frees `restore --version ID`.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
