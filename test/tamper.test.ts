@@ -200,6 +200,19 @@ describe('hostile key material', () => {
     expect(ms).toBeLessThan(2000);
   });
 
+  it('a password key slot with weakened KDF parameters is refused before any KDF work', async () => {
+    const dir = await tempDir();
+    const remote = join(dir.path, 'remote');
+    await makeDevices(dir.path, remote, 1);
+    const slot = JSON.parse(await readFile(join(remote, 'keys/password'), 'utf8'));
+    slot.kdf.iterations = 1;
+    await writeFile(join(remote, 'keys/password'), JSON.stringify(slot));
+    const root = join(dir.path, 'rootX');
+    await mkdir(root);
+    await expect(joinDevice({ home: join(dir.path, 'homeX'), root, remote, password: TEST_PASSWORD, secretStore: new MemorySecretStore() })).rejects.toMatchObject({ code: 'KDF_PARAMS_REJECTED', message: expect.stringMatching(/iterations/) });
+    await dir.cleanup();
+  });
+
   it('a wrong password is WRONG_PASSWORD and creates no device', async () => {
     const dir = await tempDir();
     const remote = join(dir.path, 'remote');

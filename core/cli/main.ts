@@ -12,6 +12,8 @@ import { acquireHomeLock } from '../engine/homeLock';
 import { APP_VERSION } from '../engine/format';
 import { closeCryptoOffload } from '../crypto/cryptoOffload';
 import { promptHidden, readStdinLines } from './io';
+import { changePassword, createRecoverySlot } from '../engine/vaultKeys';
+import { formatRecoveryKey, parseRecoveryKey } from '../engine/recoveryKey';
 
 /** Exit codes are a public interface (scripts rely on them): add, never renumber. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, conflicts: 3, locked: 4 } as const;
@@ -38,9 +40,9 @@ function print(json: boolean, value: unknown, text: string): void {
   process.stdout.write(json ? JSON.stringify(value) + '\n' : text + '\n');
 }
 
-async function withSession<T>(cmd: Command, opts: { passwordStdin?: boolean }, fn: (s: Awaited<ReturnType<typeof openSession>>) => Promise<T>): Promise<T> {
+async function withSession<T>(cmd: Command, opts: { passwordStdin?: boolean }, fn: (s: Awaited<ReturnType<typeof openSession>>) => Promise<T>, knownPassword?: string): Promise<T> {
   const home = homeOf(cmd);
-  const password = await passwordFrom(opts, false);
+  const password = knownPassword ?? (await passwordFrom(opts, false));
   const release = await acquireHomeLock(home);
   try {
     const s = await openSession(home, password !== undefined ? { password } : {});
@@ -74,13 +76,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
       .option('--password-stdin', 'read the vault password from the first line of standard input')
       .option('--json', 'print JSON');
     if (name === 'init') c.addOption(new Option('--kdf <alg>', 'password key derivation').choices(['argon2id', 'scrypt', 'pbkdf2']).default('argon2id'));
-    c.action(async (opts: { root: string; remote: string; deviceName?: string; passwordStdin?: boolean; json?: boolean; kdf?: string }, cmd: Command) => {
-      const password = (await passwordFrom(opts, true, name === 'init'))!;
+    if (name === 'join') c.option('--recovery-key-stdin', 'restore with the recovery key (from `ccsync recovery-kit`) read from standard input instead of the password');
+    c.action(async (opts: { root: string; remote: string; deviceName?: string; passwordStdin?: boolean; recoveryKeyStdin?: boolean; json?: boolean; kdf?: string }, cmd: Command) => {
+      const recoveryKey = opts.recoveryKeyStdin ? parseRecoveryKey((await readStdinLines(1))[0]!) : undefined;
+      const password = recoveryKey ? '' : (await passwordFrom(opts, true, name === 'init'))!;
       const args = {
         home: homeOf(cmd),
         root: opts.root,
         remote: opts.remote,
         password,
+        ...(recoveryKey ? { recoveryKey } : {}),
         ...(opts.deviceName ? { deviceName: opts.deviceName } : {}),
         ...(opts.kdf ? { kdf: opts.kdf === 'pbkdf2' ? ('pbkdf2-sha256' as const) : (opts.kdf as 'argon2id' | 'scrypt') } : {}),
       };
@@ -168,6 +173,39 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(async (path: string, opts: { version: string; json?: boolean; passwordStdin?: boolean }, cmd: Command) => {
       const r = await withSession(cmd, opts, (s) => restoreVersion(s, path, opts.version));
       print(!!opts.json, { path, ...r }, `restored ${path} from ${opts.version} (new version ${r.versionId})`);
+    });
+
+  program
+    .command('passwd')
+    .description('change the vault password (instant; other devices keep working)')
+    .option('--password-stdin', 'read the current password from the first line and the new one from the second line of standard input')
+    .action(async (opts: { passwordStdin?: boolean }, cmd: Command) => {
+      const [current, next] = opts.passwordStdin
+        ? ((await readStdinLines(2)) as [string, string])
+        : [await promptHidden('Current password: '), await promptHidden('New password: ')];
+      if (!opts.passwordStdin && (await promptHidden('Repeat new password: ')) !== next) throw new CcsError('USAGE', 'the new passwords do not match');
+      await withSession(cmd, {}, (s) => changePassword(s.remote, s.manifest, current, next), current);
+      print(false, null, 'password changed; other devices keep working, and new devices join with the new password');
+    });
+
+  program
+    .command('recovery-kit')
+    .description('create a printable recovery key that restores the vault without the password (replaces any earlier one)')
+    .option('--json', 'print JSON')
+    .option('--password-stdin', 'read the password from standard input instead of the keychain')
+    .action(async (opts: { json?: boolean; passwordStdin?: boolean }, cmd: Command) => {
+      const { key, vaultId, remote } = await withSession(cmd, opts, async (s) => ({ key: await createRecoverySlot(s.remote, s.keys), vaultId: s.config.vaultId, remote: s.config.remote }));
+      const text = formatRecoveryKey(key);
+      print(!!opts.json, { recoveryKey: text, vaultId, remote }, [
+        'CCJK Cloud Sync — recovery kit',
+        `vault:        ${vaultId}`,
+        `remote:       ${remote}`,
+        `recovery key: ${text}`,
+        '',
+        'Print this or store it offline. With it, any machine restores the vault:',
+        `  echo <recovery key> | ccsync join --root ~/.claude --remote ${remote} --recovery-key-stdin`,
+        'Creating a new kit makes this one stop working.',
+      ].join('\n'));
     });
 
   program

@@ -108,6 +108,7 @@ export function parseJson(bytes: Uint8Array, what: string): unknown {
 export const names = {
   manifest: 'config',
   passwordSlot: 'keys/password',
+  recoverySlot: 'keys/recovery',
   epochs: 'keys/epochs',
   pack: (id: string) => `data/${id.slice(0, 2)}/${id}`,
   log: (device: string, seq: number) => `log/${device}/${seq.toString().padStart(10, '0')}`,

@@ -10,7 +10,7 @@ import { StateDb } from '../vault/stateDb';
 import { writeRootMarker } from '../vault/rootMarker';
 import { configPath, writeDeviceConfig, type DeviceConfig } from './deviceConfig';
 import { keychainAccount } from './session';
-import { createVault, readManifest, unlockWithPassword, type VaultKeys } from './vaultKeys';
+import { createVault, readManifest, unlockWithPassword, unlockWithRecoveryKey, type VaultKeys } from './vaultKeys';
 
 
 export interface SetupOptions {
@@ -18,6 +18,8 @@ export interface SetupOptions {
   root: string;
   remote: string;
   password: string;
+  /** Join with the recovery key instead of the password (restore on a new machine). */
+  recoveryKey?: Buffer;
   deviceName?: string;
   kdf?: KdfAlg;
   secretStore?: SecretStore;
@@ -42,7 +44,7 @@ export async function joinDevice(o: SetupOptions): Promise<SetupResult> {
   const root = await prepare(o);
   const remote = openRemote(o.remote);
   const manifest = await readManifest(remote);
-  const keys = await unlockWithPassword(remote, manifest, o.password);
+  const keys = o.recoveryKey ? await unlockWithRecoveryKey(remote, manifest, o.recoveryKey) : await unlockWithPassword(remote, manifest, o.password);
   return finish(o, root, keys);
 }
 
@@ -53,7 +55,7 @@ async function prepare(o: SetupOptions): Promise<string> {
   const root = resolve(o.root);
   const st = await stat(root).catch(() => null);
   if (!st?.isDirectory()) throw new CcsError('ROOT_MISSING', `the sync root ${root} does not exist or is not a directory; create it first`);
-  if (o.password.length === 0) throw new CcsError('USAGE', 'the password must not be empty');
+  if (o.password.length === 0 && !o.recoveryKey) throw new CcsError('USAGE', 'the password must not be empty');
   return root;
 }
 

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalJson } from '../common/canonicalJson';
 import { CcsError, isCcsError } from '../common/errors';
@@ -47,7 +47,10 @@ export interface Manifest {
   mac: string;
 }
 
-const PasswordSlotSchema = z.object({ format: z.literal(1), vaultId: z.string(), masterKey: WrappedSchema });
+/** keys/password. `kdf` is authoritative for this slot (a password change rewrites only this object). */
+const PasswordSlotSchema = z.object({ format: z.literal(1), vaultId: z.string(), kdf: z.unknown(), masterKey: WrappedSchema });
+/** keys/recovery: the master key wrapped by a key derived from the printed recovery key. */
+const RecoverySlotSchema = z.object({ format: z.literal(1), vaultId: z.string(), masterKey: WrappedSchema });
 const EpochsSchema = z.object({
   format: z.literal(1),
   vaultId: z.string(),
@@ -94,7 +97,7 @@ export async function createVault(remote: Remote, password: string, opts: Create
   const kek = await deriveKek(password, kdf);
   const epochKey = randomKey();
   await remote.put(names.epochs, toJsonBytes({ format: 1, vaultId, current: 1, epochs: [{ epoch: 1, key: wrapKey(masterKey, epochKey, epochAad(vaultId, 1)) }] }));
-  await remote.put(names.passwordSlot, toJsonBytes({ format: 1, vaultId, masterKey: wrapKey(kek, masterKey, slotAad(vaultId, kdf)) }));
+  await remote.put(names.passwordSlot, toJsonBytes({ format: 1, vaultId, kdf, masterKey: wrapKey(kek, masterKey, slotAad(vaultId, kdf)) }));
   const subkeys = deriveSubkeys(masterKey, vaultId);
   const body: Omit<Manifest, 'mac'> = {
     format: FORMAT_VERSION,
@@ -133,9 +136,52 @@ export async function readManifest(remote: Remote): Promise<Manifest> {
 
 export async function unlockWithPassword(remote: Remote, manifest: Manifest, password: string): Promise<VaultKeys> {
   const slot = parseUntrusted(PasswordSlotSchema, parseJson(await remote.get(names.passwordSlot), 'password key slot'), 'password key slot');
-  const kek = await deriveKek(password, manifest.kdf);
-  const masterKey = unwrapKey(kek, slot.masterKey, slotAad(manifest.vaultId, manifest.kdf));
+  if (slot.vaultId !== manifest.vaultId) throw new CcsError('OBJECT_CORRUPT', 'the password key slot belongs to another vault');
+  const kdf = validateKdfParams(slot.kdf);
+  const kek = await deriveKek(password, kdf);
+  const masterKey = unwrapKey(kek, slot.masterKey, slotAad(manifest.vaultId, kdf));
   if (!masterKey) throw new CcsError('WRONG_PASSWORD', 'wrong password for this vault');
+  return unlockWithMasterKey(remote, manifest, masterKey);
+}
+
+/**
+ * Password change: a new salt and KEK wrap the same master key, written as one atomic put of the
+ * slot. Nothing else changes: instant whatever the vault size, and other devices (which hold the
+ * master key in their keychain) keep working without the new password.
+ */
+export async function changePassword(remote: Remote, manifest: Manifest, current: string, next: string): Promise<void> {
+  if (next.length === 0) throw new CcsError('USAGE', 'the new password must not be empty');
+  const slot = parseUntrusted(PasswordSlotSchema, parseJson(await remote.get(names.passwordSlot), 'password key slot'), 'password key slot');
+  const keys = await unlockWithPassword(remote, manifest, current);
+  const kdf = defaultKdfParams(validateKdfParams(slot.kdf).alg);
+  const kek = await deriveKek(next, kdf);
+  await remote.put(names.passwordSlot, toJsonBytes({ format: 1, vaultId: keys.vaultId, kdf, masterKey: wrapKey(kek, keys.masterKey, slotAad(keys.vaultId, kdf)) }));
+}
+
+const recoveryKek = (recoveryKey: Buffer, vaultId: string) => Buffer.from(hkdfSync('sha256', recoveryKey, Buffer.from(vaultId), 'ccsync/v1/recovery-kek', 32));
+const recoveryAad = (vaultId: string) => `ccsync/v1/keyslot/recovery/${vaultId}`;
+
+/**
+ * Recovery kit: a random 160-bit key (no slow KDF needed at that entropy) wraps the master key in
+ * its own slot. A new kit replaces the slot, so an old printout stops working.
+ */
+export async function createRecoverySlot(remote: Remote, keys: VaultKeys): Promise<Buffer> {
+  const recoveryKey = randomBytes(20);
+  await remote.put(names.recoverySlot, toJsonBytes({ format: 1, vaultId: keys.vaultId, masterKey: wrapKey(recoveryKek(recoveryKey, keys.vaultId), keys.masterKey, recoveryAad(keys.vaultId)) }));
+  return recoveryKey;
+}
+
+export async function unlockWithRecoveryKey(remote: Remote, manifest: Manifest, recoveryKey: Buffer): Promise<VaultKeys> {
+  let bytes: Buffer;
+  try {
+    bytes = await remote.get(names.recoverySlot);
+  } catch (e) {
+    if (isCcsError(e, 'OBJECT_MISSING')) throw new CcsError('WRONG_PASSWORD', 'this vault has no recovery key (none was ever created with `ccsync recovery-kit`)');
+    throw e;
+  }
+  const slot = parseUntrusted(RecoverySlotSchema, parseJson(bytes, 'recovery key slot'), 'recovery key slot');
+  const masterKey = unwrapKey(recoveryKek(recoveryKey, manifest.vaultId), slot.masterKey, recoveryAad(manifest.vaultId));
+  if (!masterKey) throw new CcsError('WRONG_PASSWORD', 'wrong recovery key for this vault (or it was replaced by a newer recovery kit)');
   return unlockWithMasterKey(remote, manifest, masterKey);
 }
 
