@@ -13,7 +13,7 @@ import { conflictingHeads, pickWinner } from './heads';
 import { contentIdOf } from './localChanges';
 import { mergeKindOf } from './mergePass';
 import { asText } from './merge/textMerge';
-import { PackWriter } from './packWriter';
+import { packWriterFor } from './packWriter';
 import { publish } from './publish';
 import type { DeviceSession } from './session';
 import { isConflicted } from './sync';
@@ -174,7 +174,7 @@ async function refresh(s: DeviceSession): Promise<void> {
 
 async function writeVersion(s: DeviceSession, path: string, content: Buffer, heads: VersionRecord[], mode: number, deleted = false): Promise<VersionRecord> {
   const stats = newStats();
-  const writer = new PackWriter(s.remote, s.keys, s.manifest.compression, s.manifest.packSize, stats, (id) => s.db.hasChunk(id));
+  const writer = packWriterFor(s, stats);
   const ids: string[] = [];
   if (!deleted) {
     for (const chunk of chunkBuffer(content, s.manifest.chunker, s.keys.gear)) {

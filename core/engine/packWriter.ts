@@ -38,6 +38,8 @@ export class PackWriter {
     private readonly stats: TransferStats,
     /** True when the chunk is already stored in a known pack (dedup across syncs and devices). */
     private readonly known: (id: string) => boolean,
+    /** Called once a pack is durable on the remote (the caller records it for crash resume). */
+    private readonly onStored: (pack: PackRef) => void = () => {},
     private readonly window = 3,
   ) {}
 
@@ -89,7 +91,9 @@ export class PackWriter {
       const data = await cryptoOffload().encrypt(plain, name, epoch, this.keys.epochs.get(epoch)!);
       await this.remote.put(name, data);
       this.stats.bytesUploaded += data.length;
-      this.sealed.push({ id, size: data.length, chunks: refs });
+      const ref = { id, size: data.length, chunks: refs };
+      this.onStored(ref);
+      this.sealed.push(ref);
     })().then(
       () => {
         this.inFlight.delete(p);
@@ -101,4 +105,13 @@ export class PackWriter {
     );
     this.inFlight.add(p);
   }
+}
+
+/**
+ * The PackWriter every operation uses: dedup against every pack this device knows (published or
+ * not), and each stored pack recorded at once (a durable local commit) so an interrupted sync
+ * resumes from the last stored pack instead of from zero.
+ */
+export function packWriterFor(s: { remote: Remote; keys: VaultKeys; manifest: { compression: Codec; packSize: number }; db: { hasChunk(id: string): boolean; tx<T>(fn: () => T): T; addPack(id: string, size: number, chunks: ChunkRef[], published?: boolean): void } }, stats: TransferStats): PackWriter {
+  return new PackWriter(s.remote, s.keys, s.manifest.compression, s.manifest.packSize, stats, (id) => s.db.hasChunk(id), (p) => s.db.tx(() => s.db.addPack(p.id, p.size, p.chunks, false)));
 }

@@ -14,7 +14,7 @@ import { conflictingHeads, ingestVersion, pickWinner } from './heads';
 import { diffLocal, hashFile, type HashedFile } from './localChanges';
 import { materialize, type Planned } from './materialize';
 import { mergeConflicts, type MergeOutcome } from './mergePass';
-import { PackWriter } from './packWriter';
+import { packWriterFor } from './packWriter';
 import { publish } from './publish';
 import type { DeviceSession } from './session';
 import { newStats } from './transferStats';
@@ -114,7 +114,7 @@ async function syncSteps(s: DeviceSession, opts: SyncOptions): Promise<SyncRepor
   // 4. mass-delete guard, before anything is written anywhere
   guardMassDelete(diff.deleted.map((r) => r.path), rows.size, 'this device', !!opts.allowMassDelete);
 
-  const writer = dry ? null : new PackWriter(s.remote, s.keys, s.manifest.compression, s.manifest.packSize, stats, (id) => s.db.hasChunk(id));
+  const writer = dry ? null : packWriterFor(s, stats);
   const deferred: string[] = [];
   const hashed = new Map<string, HashedFile>();
   // Small files are dominated by open/read/close round trips: overlap a few of them.
@@ -148,7 +148,7 @@ async function syncSteps(s: DeviceSession, opts: SyncOptions): Promise<SyncRepor
   // 6. merges
   const reader = new ChunkReader(s.remote, s.keys, stats);
   const localContent = new Map([...scan.files.values()].filter((f) => hashed.has(f.path)).map((f) => [hashed.get(f.path)!.contentId, join(root, f.localPath)]));
-  const mergeWriter = dry ? null : new PackWriter(s.remote, s.keys, s.manifest.compression, s.manifest.packSize, stats, (id) => s.db.hasChunk(id));
+  const mergeWriter = dry ? null : packWriterFor(s, stats);
   const merges = await mergeConflicts(s, new ContentLoader(s, reader, localContent), factory, mergeWriter, now());
   plan.merge = merges.outcomes;
   if (merges.versions.length > 0) {

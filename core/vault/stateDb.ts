@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { CcsError } from '../common/errors';
-import type { ChunkRef, VersionRecord } from '../engine/format';
+import type { ChunkRef, PackRef, VersionRecord } from '../engine/format';
 
 /**
  * The device's local state in one SQLite file (better-sqlite3 12.x, WAL): the stat cache of the
@@ -29,7 +29,7 @@ export interface StoredChunk extends ChunkRef {
   packSize: number;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -46,6 +46,11 @@ const MIGRATIONS: Record<number, string> = {
       id TEXT PRIMARY KEY, pack TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
       raw_length INTEGER NOT NULL, codec INTEGER NOT NULL);
     CREATE TABLE devices (id TEXT PRIMARY KEY, name TEXT NOT NULL, seq INTEGER NOT NULL);
+  `,
+  // Packs confirmed on the remote but not yet named by a published log entry: recorded as soon as
+  // their upload completes, so a sync killed half-way resumes without sending them again.
+  2: `
+    ALTER TABLE packs ADD COLUMN published INTEGER NOT NULL DEFAULT 1;
   `,
 };
 
@@ -200,10 +205,20 @@ export class StateDb {
     return r ?? null;
   }
 
-  addPack(id: string, size: number, chunks: ChunkRef[]): void {
-    this.q('INSERT OR IGNORE INTO packs(id, size) VALUES (?, ?)').run(id, size);
+  addPack(id: string, size: number, chunks: ChunkRef[], published = true): void {
+    this.q('INSERT INTO packs(id, size, published) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET published = max(published, excluded.published)').run(id, size, published ? 1 : 0);
     const ins = this.q('INSERT OR IGNORE INTO chunks(id, pack, offset, length, raw_length, codec) VALUES (?, ?, ?, ?, ?, ?)');
     for (const c of chunks) ins.run(c.id, id, c.offset, c.length, c.rawLength, c.codec);
+  }
+
+  /** Packs uploaded by this device whose log entry was never written (a crash, a failed sync). */
+  unpublishedPacks(): PackRef[] {
+    const rows = this.q('SELECT id, size FROM packs WHERE published = 0').all() as { id: string; size: number }[];
+    return rows.map((r) => ({ id: r.id, size: r.size, chunks: this.chunksOfPack(r.id) }));
+  }
+
+  markPublished(ids: string[]): void {
+    for (const id of ids) this.q('UPDATE packs SET published = 1 WHERE id = ?').run(id);
   }
 
   allPacks(): { id: string; size: number }[] {
