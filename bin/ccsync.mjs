@@ -9,5 +9,7 @@ if (!existsSync(bundle)) {
 }
 // Overlapping fsyncs of many small files need more than libuv's default 4 threads.
 process.env.UV_THREADPOOL_SIZE ??= '16';
+// The pinned AWS SDK warns once per process that later releases need Node 22; not the user's concern.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { main } = await import(bundle);
 process.exitCode = await main(process.argv.slice(2));

@@ -2,7 +2,9 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { CcsError, isCcsError } from '../common/errors';
-import { openSession } from '../engine/session';
+import { openSession, releaseRemote } from '../engine/session';
+import { openRemote } from '../remotes/url';
+import { remoteSelfTest } from '../remotes/selfTest';
 import { initDevice, joinDevice } from '../engine/setup';
 import { readStatus } from '../engine/status';
 import { runSync } from '../engine/sync';
@@ -206,6 +208,27 @@ export function buildProgram(setExit: (code: number) => void): Command {
         `  echo <recovery key> | ccsync join --root ~/.claude --remote ${remote} --recovery-key-stdin`,
         'Creating a new kit makes this one stop working.',
       ].join('\n'));
+    });
+
+  program
+    .command('remote')
+    .description('work with storage locations')
+    .command('test <url>')
+    .description('check reachability, credentials, write/read/delete of a probe object and conditional-write support')
+    .option('--json', 'print JSON')
+    .action(async (url: string, opts: { json?: boolean }) => {
+      const remote = openRemote(url);
+      try {
+        const r = await remoteSelfTest(remote);
+        print(!!opts.json, r, [
+          `${r.ok ? 'ok' : 'FAILED'}: ${remote.description}`,
+          ...r.steps.map((st) => `  ${st.ok ? 'ok  ' : 'FAIL'} ${st.name.padEnd(20)} ${String(st.ms).padStart(5)} ms${st.detail ? `  ${st.detail}` : ''}`),
+          `  conditional writes: ${r.conditionalWrites}`,
+        ].join('\n'));
+        if (!r.ok) setExit(EXIT.failure);
+      } finally {
+        releaseRemote(remote);
+      }
     });
 
   program

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { CcsError, isCcsError } from '../common/errors';
 import { KeychainUnavailableError, OsKeychain, type SecretStore } from '../keychain/keychain';
 import { openRemote } from '../remotes/url';
+import { WEBDAV_PASSWORD_ENV, WEBDAV_USER_ENV } from '../remotes/webdav/webdavUrl';
 import type { Remote } from '../remotes/remote';
 import { StateDb } from '../vault/stateDb';
 import { readDeviceConfig, type DeviceConfig } from './deviceConfig';
@@ -22,20 +23,61 @@ export interface UnlockOptions {
   /** When given, unlock with the password instead of the keychain. */
   password?: string;
   secretStore?: SecretStore;
+  /** Decorates the configured remote (tests: fault injection, counting). */
+  wrapRemote?: (remote: Remote) => Remote;
+}
+
+export const remoteCredentialAccount = (canonicalUrl: string) => `remote/${canonicalUrl}`;
+
+/**
+ * WebDAV credentials given once at setup live in the OS keychain (never in device.json);
+ * CCSYNC_WEBDAV_USER / CCSYNC_WEBDAV_PASSWORD, when set, take precedence.
+ */
+async function remoteEnv(config: DeviceConfig, store?: SecretStore): Promise<NodeJS.ProcessEnv> {
+  if (!config.remote.startsWith('webdav+') || process.env[WEBDAV_USER_ENV] || config.keyStore === 'none') return process.env;
+  try {
+    const stored = await (store ?? new OsKeychain()).get(remoteCredentialAccount(config.remote));
+    if (!stored) return process.env;
+    const { user, password } = JSON.parse(stored) as { user: string; password: string };
+    return { ...process.env, [WEBDAV_USER_ENV]: user, [WEBDAV_PASSWORD_ENV]: password };
+  } catch {
+    return process.env;
+  }
+}
+
+/** Releases network resources (S3 keep-alive sockets) of a remote and the remotes it wraps. */
+export function releaseRemote(remote: Remote): void {
+  let r: unknown = remote;
+  for (let depth = 0; r && depth < 8; depth++) {
+    (r as { destroy?: () => void }).destroy?.();
+    r = (r as { inner?: unknown }).inner;
+  }
 }
 
 export const keychainAccount = (vaultId: string, deviceId: string) => `vault-${vaultId}/device-${deviceId}`;
 
 export async function openSession(home: string, opts: UnlockOptions = {}): Promise<DeviceSession> {
   const config = await readDeviceConfig(home);
-  const remote = openRemote(config.remote);
+  const opened = openRemote(config.remote, { env: await remoteEnv(config, opts.secretStore) });
+  const remote = opts.wrapRemote ? opts.wrapRemote(opened) : opened;
   const manifest = await readManifest(remote);
   if (manifest.vaultId !== config.vaultId) {
     throw new CcsError('CONFIG_INVALID', `${remote.description} holds vault ${manifest.vaultId}, but this device belongs to vault ${config.vaultId}`);
   }
   const keys = await unlock(config, remote, manifest, opts);
   const db = StateDb.open(join(home, 'state.db'));
-  return { home, config, db, remote, manifest, keys, close: () => db.close() };
+  return {
+    home,
+    config,
+    db,
+    remote,
+    manifest,
+    keys,
+    close: () => {
+      db.close();
+      releaseRemote(remote);
+    },
+  };
 }
 
 async function unlock(config: DeviceConfig, remote: Remote, manifest: Manifest, opts: UnlockOptions): Promise<VaultKeys> {

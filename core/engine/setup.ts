@@ -9,7 +9,8 @@ import { describeRemoteUrl, openRemote } from '../remotes/url';
 import { StateDb } from '../vault/stateDb';
 import { writeRootMarker } from '../vault/rootMarker';
 import { configPath, writeDeviceConfig, type DeviceConfig } from './deviceConfig';
-import { keychainAccount } from './session';
+import { keychainAccount, remoteCredentialAccount } from './session';
+import { parseWebDavUrl } from '../remotes/webdav/webdavUrl';
 import { createVault, readManifest, unlockWithPassword, unlockWithRecoveryKey, type VaultKeys } from './vaultKeys';
 
 
@@ -70,6 +71,10 @@ async function finish(o: SetupOptions, root: string, keys: VaultKeys): Promise<S
     if (!(e instanceof KeychainUnavailableError)) throw e;
     keyStore = 'none';
     warning = `${e.message}; the key is not stored, so give the password (--password-stdin or CCSYNC_PASSWORD) on every run`;
+  }
+  const webdav = o.remote.startsWith('webdav+') ? parseWebDavUrl(o.remote, {}) : null;
+  if (webdav?.user !== undefined && keyStore === 'os') {
+    await store.set(remoteCredentialAccount(describeRemoteUrl(o.remote)), JSON.stringify({ user: webdav.user, password: webdav.password ?? '' }));
   }
   const config: DeviceConfig = {
     format: 1,

@@ -5,6 +5,9 @@ import { isCcsError } from '../common/errors';
 import { FolderRemote } from './folder/FolderRemote';
 import { MemoryRemote } from './memory/MemoryRemote';
 import { describeRemoteUrl, forgetMemoryRemotes, openRemote } from './url';
+import { S3Remote } from './s3/S3Remote';
+import { WebDavRemote } from './webdav/WebDavRemote';
+import { RetryingRemote } from './wrappers/RetryingRemote';
 
 function usageError(fn: () => unknown): Error {
   try {
@@ -53,21 +56,39 @@ describe('openRemote', () => {
     expect(usageError(() => openRemote('')).message).toMatch(/absolute path/);
   });
 
-  it('rejects WebDAV, S3 and anything else, saying they are not supported yet', () => {
-    for (const url of ['webdav+https://dav.example.com/x', 's3://bucket/prefix', 'https://example.com', 'sftp://h/x', 'ftp:x']) {
+  it('opens webdav+http(s):// URLs as a retrying WebDAV remote, described without credentials', () => {
+    const r = openRemote('webdav+https://alice:hunter2@dav.example.com/remote.php/dav/files/alice/ccjk/');
+    expect(r).toBeInstanceOf(RetryingRemote);
+    expect((r as RetryingRemote).inner).toBeInstanceOf(WebDavRemote);
+    expect(r.description).toBe('webdav+https://dav.example.com/remote.php/dav/files/alice/ccjk');
+    expect(openRemote('webdav+http://127.0.0.1:8080/dav').description).toBe('webdav+http://127.0.0.1:8080/dav');
+  });
+
+  it('opens s3:// as an S3Remote behind the retry wrapper, with a canonical description', () => {
+    const r = openRemote('s3://bucket/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1');
+    expect(r).toBeInstanceOf(RetryingRemote);
+    expect((r as RetryingRemote).inner).toBeInstanceOf(S3Remote);
+    expect(describeRemoteUrl('s3://bucket/prefix?region=us-east-1&endpoint=http://127.0.0.1:9000')).toBe(describeRemoteUrl('s3://bucket/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1'));
+    usageError(() => openRemote('s3://AKIA:secret@bucket/prefix'));
+  });
+
+  it('rejects anything else, naming what is supported', () => {
+    for (const url of ['https://example.com', 'sftp://h/x', 'ftp:x', 'davs://h/x']) {
       const err = usageError(() => openRemote(url));
       expect(err.message).toMatch(/^unsupported remote URL/);
-      expect(err.message).toContain('use an absolute path or file:///');
-      expect(err.message).toContain('webdav+https:// and s3:// are not supported yet');
+      expect(err.message).toContain('use an absolute path, file:///…, webdav+https://host/path or s3://bucket/prefix?endpoint=…');
     }
+    expect(usageError(() => openRemote('https://example.com/dav')).message).toContain('write webdav+https://');
   });
 
   it('keeps credentials out of error messages', () => {
-    const err = usageError(() => openRemote('webdav+https://alice:hunter2@dav.example.com/x?token=abc'));
-    expect(err.message).not.toContain('hunter2');
-    expect(err.message).not.toContain('alice');
-    expect(err.message).not.toContain('abc');
-    expect(err.message).toContain('dav.example.com');
+    for (const url of ['webdav+https://alice:hunter2@dav.example.com/x?token=abc', 'sftp://alice:hunter2@dav.example.com/x?token=abc']) {
+      const err = usageError(() => openRemote(url));
+      expect(err.message).not.toContain('hunter2');
+      expect(err.message).not.toContain('alice');
+      expect(err.message).not.toContain('abc');
+      expect(err.message).toContain('dav.example.com');
+    }
   });
 
   it('mem://name is one process-wide store per name', async () => {
@@ -94,10 +115,12 @@ describe('describeRemoteUrl', () => {
     expect(describeRemoteUrl('file:///srv/x')).toBe('/srv/x');
     expect(describeRemoteUrl('file:///srv/with%20space')).toBe('/srv/with space');
     expect(describeRemoteUrl('mem://t1')).toBe('mem://t1');
+    expect(describeRemoteUrl('webdav+https://alice:hunter2@DAV.example.com:443/a/b/')).toBe('webdav+https://dav.example.com/a/b');
+    expect(describeRemoteUrl('webdav+http://dav.example.com:8080/a%20b')).toBe('webdav+http://dav.example.com:8080/a%20b');
   });
 
   it('rejects what openRemote rejects', () => {
     usageError(() => describeRemoteUrl('relative'));
-    usageError(() => describeRemoteUrl('s3://b'));
+    usageError(() => describeRemoteUrl('s3://b?bogus=1'));
   });
 });

@@ -259,6 +259,12 @@ export function remoteConformance(
         expect(await remote.get('log/0001')).toEqual(bytes('entry'));
       });
 
+      it('createOnly creates missing levels above the object', async () => {
+        await remote.put('log/2024/06/30/0001', bytes('deep'), { createOnly: true });
+        expect(await remote.get('log/2024/06/30/0001')).toEqual(bytes('deep'));
+        await expectCode(remote.put('log/2024/06/30/0001', bytes('again'), { createOnly: true }), 'ALREADY_EXISTS');
+      });
+
       it('createOnly on an existing name is ALREADY_EXISTS and keeps the old bytes', async () => {
         await remote.put('log/0001', bytes('first'));
         await expectCode(remote.put('log/0001', bytes('second'), { createOnly: true }), 'ALREADY_EXISTS');
@@ -311,6 +317,17 @@ export function remoteConformance(
         expect(await remote.stat('locks/l1')).toBeNull();
         expect(await remote.list('locks/')).toEqual([{ name: 'locks/l2', size: 4 }]);
         await remote.delete('locks/l1');
+      });
+
+      it('deleting a name that is only a prefix of other objects deletes nothing', async () => {
+        await remote.put('dir/leaf', bytes('x'));
+        await remote.put('dir/sub/leaf', bytes('y'));
+        await remote.delete('dir');
+        await remote.delete('dir/sub');
+        expect(sortInfos(await remote.list('dir/'))).toEqual([
+          { name: 'dir/leaf', size: 1 },
+          { name: 'dir/sub/leaf', size: 1 },
+        ]);
       });
 
       it('a deleted name can be created again, also with createOnly', async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SecretStore } from '../keychain/keychain';
+import type { Remote } from '../remotes/remote';
 import { openSession, type DeviceSession } from '../engine/session';
 import { initDevice, joinDevice } from '../engine/setup';
 import { runSync, type SyncOptions, type SyncReport } from '../engine/sync';
@@ -80,10 +81,12 @@ export class TestDevice {
     readonly home: string,
     readonly root: string,
     readonly store: SecretStore,
+    /** Decorates the device's remote on every session (fault injection). */
+    public wrapRemote?: (remote: Remote) => Remote,
   ) {}
 
   async session(): Promise<DeviceSession> {
-    return openSession(this.home, { secretStore: this.store });
+    return openSession(this.home, { secretStore: this.store, ...(this.wrapRemote ? { wrapRemote: this.wrapRemote } : {}) });
   }
 
   async sync(opts: SyncOptions = {}): Promise<SyncReport> {
