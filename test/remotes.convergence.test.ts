@@ -7,7 +7,6 @@ import { makeDevices, readTree, tempDir, treesEqual, type TestDevice } from '../
 import { FolderRemote } from '../core/remotes/folder/FolderRemote';
 import { FaultyRemote } from '../core/remotes/wrappers/FaultyRemote';
 import { RetryingRemote } from '../core/remotes/wrappers/RetryingRemote';
-import type { Remote } from '../core/remotes/remote';
 import { isCcsError } from '../core/common/errors';
 import { decryptObject } from '../core/crypto/stream';
 
