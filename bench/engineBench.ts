@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { startApacheDav } from '../core/test-support/apache';
+import { startCephRgw } from '../core/test-support/ceph';
 import { makeDevices } from '../core/test-support/vaultHarness';
 
 interface Sample {
@@ -31,11 +34,31 @@ async function writeRandomFile(path: string, bytes: number): Promise<void> {
   await fh.close();
 }
 
-async function scenario(name: string, fill: (root: string) => Promise<{ bytes: number; files: number }>, only: string | undefined): Promise<Sample[]> {
+export type RemoteKind = 'folder' | 'webdav' | 's3';
+
+/** Starts the storage a scenario runs against (real servers on loopback for webdav and s3). */
+async function startRemote(kind: RemoteKind, base: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  if (kind === 'folder') return { url: join(base, 'remote'), stop: async () => {} };
+  if (kind === 'webdav') {
+    const dav = await startApacheDav();
+    return { url: `${dav.url}/vault`, stop: () => dav.stop() };
+  }
+  const ceph = await startCephRgw();
+  process.env.AWS_ACCESS_KEY_ID = ceph.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = ceph.secretAccessKey;
+  const client = new S3Client({ endpoint: ceph.endpoint, region: ceph.region, forcePathStyle: true, credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey } });
+  await client.send(new CreateBucketCommand({ Bucket: 'bench' }));
+  client.destroy();
+  return { url: `s3://bench/vault?endpoint=${encodeURIComponent(ceph.endpoint)}&region=${ceph.region}`, stop: () => ceph.stop() };
+}
+
+async function scenario(name: string, kind: RemoteKind, fill: (root: string) => Promise<{ bytes: number; files: number }>, only: string | undefined): Promise<Sample[]> {
   if (only && !name.includes(only)) return [];
   const base = await mkdtemp(join(tmpdir(), 'ccsync-bench-'));
+  const remote = await startRemote(kind, base);
+  name = `${name} [${kind}]`;
   try {
-    const [A, B] = await makeDevices(base, join(base, 'remote'), 2);
+    const [A, B] = await makeDevices(base, remote.url, 2);
     const { bytes, files } = await fill(A!.root);
     globalThis.gc?.();
     peakRss = process.memoryUsage.rss();
@@ -60,22 +83,23 @@ async function scenario(name: string, fill: (root: string) => Promise<{ bytes: n
       { scenario: `${name}: pull`, seconds: pullS, mbPerSec: mb / pullS, filesPerSec: files / pullS, bytesUploaded: 0, peakRssMiB: peakRss / 2 ** 20, baseRssMiB: pullBase / 2 ** 20 },
     ];
   } finally {
+    await remote.stop();
     await rm(base, { recursive: true, force: true });
   }
 }
 
 export const SCENARIOS = ['1 GiB random file', '5,000 small files'];
 
-export async function runEngineBench(only?: string): Promise<Sample[]> {
+export async function runEngineBench(only?: string, kind: RemoteKind = 'folder'): Promise<Sample[]> {
   const out: Sample[] = [];
   out.push(
-    ...(await scenario('1 GiB random file', async (root) => {
+    ...(await scenario('1 GiB random file', kind, async (root) => {
       await writeRandomFile(join(root, 'big.bin'), 1024 ** 3);
       return { bytes: 1024 ** 3, files: 1 };
     }, only)),
   );
   out.push(
-    ...(await scenario('5,000 small files', async (root) => {
+    ...(await scenario('5,000 small files', kind, async (root) => {
       let bytes = 0;
       for (let d = 0; d < 50; d++) {
         await mkdir(join(root, `skills/s${d}`), { recursive: true });
@@ -95,6 +119,6 @@ export async function runEngineBench(only?: string): Promise<Sample[]> {
 // Each scenario runs in its own process (bench/run.mjs), so one scenario's heap never inflates
 // another's peak RSS.
 if (process.argv[2] === '--scenario') {
-  const rows = await runEngineBench(process.argv[3]);
+  const rows = await runEngineBench(process.argv[3], (process.argv[4] ?? 'folder') as RemoteKind);
   for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
 }
