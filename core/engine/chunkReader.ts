@@ -11,7 +11,8 @@ import type { VaultKeys } from './vaultKeys';
 
 /** Read-ahead per range request: chunks of neighbouring small files usually sit next to each other in a pack. */
 const WINDOW = 4 * 1024 * 1024;
-const MAX_WINDOWS = 4;
+const MAX_WINDOWS = 6;
+const READ_AHEAD = 2;
 
 interface Window {
   pack: string;
@@ -48,22 +49,37 @@ export class ChunkReader {
 
   private async readStored(chunk: StoredChunk): Promise<Buffer> {
     const end = chunk.offset + chunk.length;
-    const hit = this.windows.find((w) => w.pack === chunk.pack && w.start <= chunk.offset && w.end >= end);
-    if (hit) return (await hit.data).subarray(chunk.offset - hit.start, end - hit.start);
     const plainTotal = plaintextLength(chunk.packSize);
-    const length = Math.min(Math.max(chunk.length, WINDOW), plainTotal - chunk.offset);
-    if (length < chunk.length) {
-      throw new CcsError('OBJECT_CORRUPT', `pack ${chunk.pack} is shorter than the index says (chunk at ${chunk.offset}+${chunk.length}, pack holds ${plainTotal})`);
+    let w = this.windows.find((x) => x.pack === chunk.pack && x.start <= chunk.offset && x.end >= end);
+    if (!w) {
+      const length = Math.min(Math.max(chunk.length, WINDOW), plainTotal - chunk.offset);
+      if (length < chunk.length) {
+        throw new CcsError('OBJECT_CORRUPT', `pack ${chunk.pack} is shorter than the index says (chunk at ${chunk.offset}+${chunk.length}, pack holds ${plainTotal})`);
+      }
+      w = this.open(chunk.pack, chunk.packSize, chunk.offset, length);
     }
-    const w: Window = { pack: chunk.pack, start: chunk.offset, end: chunk.offset + length, data: this.fetch(chunk.pack, chunk.packSize, chunk.offset, length) };
-    this.windows.push(w);
-    if (this.windows.length > MAX_WINDOWS) this.windows.shift();
+    // Read ahead: on a network store one request at a time is latency-bound, so the next windows
+    // of the same pack are already on their way while this one is consumed.
+    let next = w.end;
+    for (let i = 0; i < READ_AHEAD && next < plainTotal; i++) {
+      const at = next;
+      const ahead = this.windows.find((x) => x.pack === chunk.pack && x.start === at) ?? this.open(chunk.pack, chunk.packSize, at, Math.min(WINDOW, plainTotal - at));
+      next = ahead.end;
+    }
     try {
-      return (await w.data).subarray(0, chunk.length);
+      return (await w.data).subarray(chunk.offset - w.start, end - w.start);
     } catch (e) {
       this.windows = this.windows.filter((x) => x !== w);
       throw e;
     }
+  }
+
+  private open(pack: string, packSize: number, start: number, length: number): Window {
+    const w: Window = { pack, start, end: start + length, data: this.fetch(pack, packSize, start, length) };
+    w.data.catch(() => {}); // a failed read-ahead is reported when (if) its data is used
+    this.windows.push(w);
+    if (this.windows.length > MAX_WINDOWS) this.windows.shift();
+    return w;
   }
 
   private async fetch(pack: string, packSize: number, offset: number, length: number): Promise<Buffer> {
