@@ -190,3 +190,56 @@ describe('renames', () => {
     expect(await readFile(join(B!.root, 'skills/new-name/SKILL.md'), 'utf8')).toBe(big);
   });
 });
+
+describe('settings.json', () => {
+  const settings = (allow: string[], extra: Record<string, unknown> = {}) => JSON.stringify({ model: 'opus', permissions: { allow, deny: [] }, ...extra }, null, 2) + '\n';
+
+  it('two devices add different permissions and remove a third → both additions present, removal holds', async () => {
+    const [A, B] = await devices(2, { 'settings.json': settings(['Bash(ls)', 'Bash(git status)', 'Read(*)']) });
+    await writeFile(join(A!.root, 'settings.json'), settings(['Bash(ls)', 'Bash(git status)', 'Read(*)', 'Bash(npm test)']));
+    await writeFile(join(B!.root, 'settings.json'), settings(['Bash(ls)', 'Read(*)', 'Bash(cargo build)']));
+    await A!.sync();
+    const rb = await B!.sync();
+    expect(rb.plan.merge).toEqual([{ path: 'settings.json', kind: 'json', merged: true }]);
+    expect(rb.conflicts).toBe(0);
+    await converge([A!, B!]);
+    const value = JSON.parse(await readFile(join(A!.root, 'settings.json'), 'utf8'));
+    expect([...value.permissions.allow].sort()).toEqual(['Bash(cargo build)', 'Bash(ls)', 'Bash(npm test)', 'Read(*)']);
+    expect(value.model).toBe('opus');
+  });
+
+  it('different keys both win; the same key set differently is a reviewable conflict with one winner everywhere', async () => {
+    const [A, B] = await devices(2, { 'settings.json': settings([], { theme: 'dark', env: { A: '1' } }) });
+    await writeFile(join(A!.root, 'settings.json'), settings([], { theme: 'light', env: { A: '1', FROM_A: 'x' } }));
+    await writeFile(join(B!.root, 'settings.json'), settings([], { theme: 'solarized', env: { A: '1', FROM_B: 'y' }, unknownKey: { nested: true } }));
+    await A!.sync();
+    const rb = await B!.sync();
+    expect(rb.conflictPaths).toEqual(['settings.json']);
+    await converge([A!, B!]);
+    const value = JSON.parse(await readFile(join(A!.root, 'settings.json'), 'utf8'));
+    expect(value.env).toEqual({ A: '1', FROM_A: 'x', FROM_B: 'y' });
+    expect(value.unknownKey).toEqual({ nested: true });
+    expect(['light', 'solarized']).toContain(value.theme);
+    const s = await A!.session();
+    try {
+      const list = await listConflicts(s);
+      expect(list).toHaveLength(1);
+      expect(list[0]).toMatchObject({ path: 'settings.json', kind: 'json-keys' });
+      expect(list[0]!.keys).toEqual([{ key: 'theme', values: expect.arrayContaining(['light', 'solarized']), devices: expect.any(Array) }]);
+      // Any later edit of the file (or resolve) ends the review.
+      await resolveConflict(s, 'settings.json', 'local');
+    } finally {
+      s.close();
+    }
+    await converge([A!, B!]);
+    expect((await B!.sync()).conflicts).toBe(0);
+  });
+
+  it('reformatting only is not a change', async () => {
+    const [A] = await devices(2, { 'settings.json': settings(['Bash(ls)']) });
+    await writeFile(join(A!.root, 'settings.json'), JSON.stringify(JSON.parse(settings(['Bash(ls)']))));
+    const r = await A!.sync();
+    expect(r.pushed).toBe(1); // the bytes changed, so a version is recorded …
+    expect(r.plan.merge).toEqual([]); // … but nothing conflicts or needs merging
+  });
+});

@@ -1,0 +1,15 @@
+export type { Dot } from './dotContext';
+export { DotContext } from './dotContext';
+export { type Stamp, stampCompare } from './stamp';
+export { vvMin, vvEqual, vvCovers, vvDevices } from './versionVectors';
+export { stableFrontier, collectableFrontier, isStable } from './causalStability';
+export { LwwRegister, type LwwEntry, LWW_REGISTER } from './lwwRegister';
+export { GCounter, G_COUNTER } from './gCounter';
+export { PnCounter, PN_COUNTER } from './pnCounter';
+export { OrSet, OR_SET } from './orSet';
+export { JsonDoc, type JsonDocUpdate, JSON_DOC } from './jsonDoc';
+export type { JsonConflict, JsonConflictSide } from './jsonConflicts';
+export { toJsonText } from './jsonText';
+export { type JsonValue, type JsonObject, jsonEqual, MAX_JSON_DEPTH } from './jsonValue';
+export { type CrdtType, registerCrdt, getCrdt, crdtNames, decodeCrdt } from './registry';
+export { CRDT_FORMAT, encodeEnvelope, decodeEnvelope } from './codec';
