@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteQueue } from './SqliteQueue';
 import type { QueueOptions, RecoveredQueue } from './types';
+import { mulberry32 } from '../common/prng';
 
 export const TEST_KEY = Buffer.alloc(32, 0x5a);
 
@@ -52,16 +53,7 @@ export function openTempQueue(options: Partial<QueueOptions> = {}): QueueFixture
 }
 
 /** A small deterministic PRNG (mulberry32) for jitter and workloads in tests. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
 
 /**
  * Runs `source` (TypeScript; import paths relative to core/queue) in a child process and expects

@@ -6,6 +6,7 @@ import { ContentLoader } from '../engine/contentLoader';
 import { conflictingHeads } from '../engine/heads';
 import { newStats } from '../engine/transferStats';
 import { makeDevices, readTree, TestDevice, type MemorySecretStore } from './vaultHarness';
+import { mulberry32 } from '../common/prng';
 
 /**
  * Randomized multi-device convergence in the style of Yjs' applyRandomTests: N devices on one
@@ -16,17 +17,8 @@ import { makeDevices, readTree, TestDevice, type MemorySecretStore } from './vau
  * visible conflict version of it: nothing written may be lost silently.
  */
 
-/** mulberry32: small, fast, seedable; the seed is printed when a run fails. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG of the runs; the seed is printed when a run fails. */
+export const prng = mulberry32;
 
 const TEXT_FILES = ['CLAUDE.md', 'agents/reviewer.md', 'commands/deploy.md', 'skills/s/SKILL.md'];
 const JSON_FILE = 'settings.json';

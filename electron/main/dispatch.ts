@@ -53,7 +53,7 @@ export async function dispatch(
   if (!Array.isArray(args)) return usage(`arguments of ${service}.${method} must be an array`);
   const target = services[service] as Record<string, unknown>;
   const fn = target[method];
-  if (typeof fn !== 'function') return usage(`not implemented: ${service}.${method}`);
+  if (typeof fn !== 'function') return usage(`the core has no method ${service}.${method}`);
   try {
     const value: unknown = await fn.apply(target, args);
     return { ok: true, value };

@@ -2,6 +2,7 @@ import { CcsError } from '../../common/errors';
 import { assertListPrefix } from '../prefix';
 import { assertObjectName, type ObjectInfo, type PutOptions, type Remote } from '../remote';
 import { transientError } from './transient';
+import { mulberry32 } from '../../common/prng';
 
 /**
  * - fail: the request never reaches the store (transient, nothing happened).
@@ -168,14 +169,4 @@ export class FaultyRemote implements Remote {
   }
 }
 
-/** A small, fast, seedable PRNG; quality is ample for choosing faults. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
