@@ -3,23 +3,13 @@
 // runs each CRDT scenario in a fresh process with a time limit, then prints one table.
 // A scenario over the limit is stopped and reported with the last progress it printed.
 import { spawn } from 'node:child_process';
-import { build } from 'esbuild';
+import { bundleNode } from '../scripts/bundle.mjs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 const LIMIT_MS = 60_000;
 const outdir = join(process.cwd(), 'dist', 'bench');
-await build({
-  entryPoints: { crdtBench: 'bench/crdtBench.ts' },
-  outdir,
-  outExtension: { '.js': '.mjs' },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'warning',
-});
+await bundleNode({ crdtBench: 'bench/crdtBench.ts' }, outdir);
 const { CRDT_SCENARIOS } = await import(join(outdir, 'crdtBench.mjs'));
 const scenarios = Object.keys(CRDT_SCENARIOS).filter((s) => !process.argv[2] || s.includes(process.argv[2]));
 

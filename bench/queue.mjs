@@ -5,21 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { bundleNode } from '../scripts/bundle.mjs';
 
 // Inside the project, so the bundle's external imports (better-sqlite3) resolve from node_modules.
 const outdir = join(process.cwd(), 'dist', 'bench');
-await build({
-  entryPoints: { queueBench: 'bench/queueBench.ts' },
-  outdir,
-  outExtension: { '.js': '.mjs' },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'warning',
-});
+await bundleNode({ queueBench: 'bench/queueBench.ts' }, outdir);
 console.log(`machine: ${cpus()[0]?.model} ×${cpus().length}, node ${process.version}, temp dir on the project's disk`);
 const r = spawnSync(process.execPath, [join(outdir, 'queueBench.mjs')], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
 if (r.status !== 0) process.exit(r.status ?? 1);

@@ -3,23 +3,13 @@
 // runs each scenario in a fresh process. Optional argument: a substring of the scenarios to run
 // (e.g. `npm run bench -- 5,000`).
 import { spawnSync } from 'node:child_process';
-import { build } from 'esbuild';
+import { bundleNode } from '../scripts/bundle.mjs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 // Inside the project, so the bundle's external imports resolve from node_modules.
 const outdir = join(process.cwd(), 'dist', 'bench');
-await build({
-  entryPoints: { engineBench: 'bench/engineBench.ts', cryptoWorker: 'core/crypto/cryptoWorker.ts' },
-  outdir,
-  outExtension: { '.js': '.mjs' },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'warning',
-});
+await bundleNode({ engineBench: 'bench/engineBench.ts', cryptoWorker: 'core/crypto/cryptoWorker.ts' }, outdir);
 // Optional arguments: a substring of the scenario names, then the remotes (default: all three).
 const scenarios = ['1 GiB random file', '5,000 small files'].filter((s) => !process.argv[2] || process.argv[2] === 'all' || s.includes(process.argv[2]));
 const remotes = process.argv[3] ? process.argv[3].split(',') : ['folder', 'webdav', 's3'];
