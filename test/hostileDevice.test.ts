@@ -1,7 +1,7 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LogEntry } from '../core/engine/format';
+import type { UnsignedLogEntry } from '../core/engine/format';
 import { writeHead, writeLogEntry } from '../core/engine/logStore';
 import { newStats } from '../core/engine/transferStats';
 import { makeDevices, readTree, tempDir } from '../core/test-support/vaultHarness';
@@ -27,8 +27,8 @@ describe('versions with hostile paths', () => {
       const good = s.db.headsOf('good.md')[0]!;
       const hostile = ['../escape.md', '/etc/ccsync-pwned', 'a/../../escape2.md', 'x\\..\\y.md', 'n\u0000ul.md', 'cafe\u0301.md', 'a'.repeat(300) + '.md', 'ok/legit.md'];
       const seq = s.db.deviceSeq(s.config.deviceId) + 1;
-      const entry: LogEntry = {
-        format: 1,
+      const entry: UnsignedLogEntry = {
+        format: 2,
         device: s.config.deviceId,
         deviceName: 'evil',
         seq,

@@ -78,4 +78,44 @@ describe.runIf(hasKeychain)('passwd and recovery-kit', () => {
     await mkdir(S.root);
     expect((await cli(S, ['join', '--root', S.root, '--remote', remote, '--recovery-key-stdin'], recoveryKey + '\n')).code).toBe(4);
   });
+
+  it('rotate-key, devices, revoke and verify --device through the CLI; password and recovery still open the new epoch', async () => {
+    const rot = await cli(A, ['rotate-key', '--reencrypt', '--json']);
+    expect(rot.code, rot.stderr).toBe(0);
+    const rj = JSON.parse(rot.stdout);
+    expect(rj.epoch).toBe(2);
+    expect(rj.reencrypt.rewritten).toBeGreaterThan(0);
+    const devs = await cli(A, ['devices', '--json']);
+    expect(devs.code, devs.stderr).toBe(0);
+    const list = JSON.parse(devs.stdout) as { epoch: number; devices: Array<{ id: string; name: string; status: string; thisDevice: boolean; fingerprint: string }> };
+    expect(list.epoch).toBe(2);
+    expect(list.devices.every((d) => d.status === 'active')).toBe(true);
+    const bId = JSON.parse((await cli(B, ['status', '--json'])).stdout).device.id as string;
+    expect(list.devices.some((d) => d.id === bId)).toBe(true);
+    const proof = await cli(A, ['verify', '--device', '--json']);
+    expect(proof.code, proof.stderr).toBe(0);
+    expect(JSON.parse(proof.stdout).ok).toBe(true);
+    const rev = await cli(A, ['revoke', bId, '--json']);
+    expect(rev.code, rev.stderr).toBe(0);
+    expect(JSON.parse(rev.stdout)).toMatchObject({ device: { id: bId }, epoch: 3 });
+    const again = await cli(A, ['revoke', bId]);
+    expect(again.code).toBe(2);
+    const unknown = await cli(A, ['revoke', '0123456789abcdef']);
+    expect(unknown.code).toBe(2);
+    const b = await cli(B, ['sync']);
+    expect(b.code).toBe(4);
+    expect(b.stderr).toMatch(/revoked/);
+    // The password (changed to new-pw above) and the newest recovery kit open epoch 3.
+    const P = { home: join(dir.path, 'hp'), root: join(dir.path, 'rp') };
+    await mkdir(P.root);
+    expect((await cli(P, ['join', '--root', P.root, '--remote', remote, '--password-stdin'], 'new-pw\n')).code).toBe(0);
+    expect((await cli(P, ['sync'])).code).toBe(0);
+    expect(treesEqual(await readTree(A.root), await readTree(P.root))).toBe(true);
+    const kit = JSON.parse((await cli(A, ['recovery-kit', '--json'])).stdout).recoveryKey as string;
+    const Q = { home: join(dir.path, 'hq'), root: join(dir.path, 'rq') };
+    await mkdir(Q.root);
+    expect((await cli(Q, ['join', '--root', Q.root, '--remote', remote, '--recovery-key-stdin'], kit + '\n')).code).toBe(0);
+    expect((await cli(Q, ['sync'])).code).toBe(0);
+    expect(treesEqual(await readTree(A.root), await readTree(Q.root))).toBe(true);
+  });
 });

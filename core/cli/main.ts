@@ -1,62 +1,26 @@
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { CcsError, isCcsError } from '../common/errors';
-import { openSession, releaseRemote } from '../engine/session';
+import { releaseRemote } from '../engine/session';
 import { openRemote } from '../remotes/url';
 import { remoteSelfTest } from '../remotes/selfTest';
 import { initDevice, joinDevice } from '../engine/setup';
 import { readStatus } from '../engine/status';
-import { runSync } from '../engine/sync';
 import { historyOf, listConflicts, resolveConflict, restoreVersion, type Keep } from '../engine/conflicts';
 import { verifyRemote } from '../engine/verify';
-import { acquireHomeLock } from '../engine/homeLock';
 import { APP_VERSION } from '../engine/format';
 import { closeCryptoOffload } from '../crypto/cryptoOffload';
 import { promptHidden, readStdinLines } from './io';
+import { createProgressDisplay, parseBandwidth, runSyncInteractive } from './progressBar';
+import { homeOf, passwordFrom, print, withSession } from './common';
+import { registerKeyCommands, verifyDevice } from './keyCommands';
+import { joinByPairingCli, registerPairCommand } from './pairCommands';
+import { registerQueueCommands, syncThroughQueue } from './queueCommands';
 import { changePassword, createRecoverySlot } from '../engine/vaultKeys';
 import { formatRecoveryKey, parseRecoveryKey } from '../engine/recoveryKey';
 
 /** Exit codes are a public interface (scripts rely on them): add, never renumber. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, conflicts: 3, locked: 4 } as const;
-
-interface Globals {
-  home?: string;
-}
-
-function homeOf(cmd: Command): string {
-  const g = cmd.optsWithGlobals<Globals>();
-  return resolve(g.home ?? process.env.CCSYNC_HOME ?? join(homedir(), '.ccsync'));
-}
-
-async function passwordFrom(opts: { passwordStdin?: boolean }, required: boolean, confirm = false): Promise<string | undefined> {
-  if (opts.passwordStdin) return (await readStdinLines(1))[0];
-  if (process.env.CCSYNC_PASSWORD !== undefined) return process.env.CCSYNC_PASSWORD;
-  if (!required) return undefined;
-  const pw = await promptHidden('Vault password: ');
-  if (confirm && (await promptHidden('Repeat password: ')) !== pw) throw new CcsError('USAGE', 'the passwords do not match');
-  return pw;
-}
-
-function print(json: boolean, value: unknown, text: string): void {
-  process.stdout.write(json ? JSON.stringify(value) + '\n' : text + '\n');
-}
-
-async function withSession<T>(cmd: Command, opts: { passwordStdin?: boolean }, fn: (s: Awaited<ReturnType<typeof openSession>>) => Promise<T>, knownPassword?: string): Promise<T> {
-  const home = homeOf(cmd);
-  const password = knownPassword ?? (await passwordFrom(opts, false));
-  const release = await acquireHomeLock(home);
-  try {
-    const s = await openSession(home, password !== undefined ? { password } : {});
-    try {
-      return await fn(s);
-    } finally {
-      s.close();
-    }
-  } finally {
-    await release();
-  }
-}
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('ccsync')
@@ -78,18 +42,23 @@ export function buildProgram(setExit: (code: number) => void): Command {
       .option('--password-stdin', 'read the vault password from the first line of standard input')
       .option('--json', 'print JSON');
     if (name === 'init') c.addOption(new Option('--kdf <alg>', 'password key derivation').choices(['argon2id', 'scrypt', 'pbkdf2']).default('argon2id'));
+    if (name === 'init') c.addOption(new Option('--compression <codec>', 'per-chunk compression for the new vault').choices(['none', 'deflate', 'brotli', 'zstd']).default('deflate'));
     if (name === 'join') c.option('--recovery-key-stdin', 'restore with the recovery key (from `ccsync recovery-kit`) read from standard input instead of the password');
-    c.action(async (opts: { root: string; remote: string; deviceName?: string; passwordStdin?: boolean; recoveryKeyStdin?: boolean; json?: boolean; kdf?: string }, cmd: Command) => {
+    if (name === 'join') c.option('--pair <code>', 'join with the one-time code that `ccsync pair` shows on a trusted device, instead of the password');
+    c.action(async (opts: { root: string; remote: string; deviceName?: string; passwordStdin?: boolean; recoveryKeyStdin?: boolean; pair?: string; json?: boolean; kdf?: string; compression?: string }, cmd: Command) => {
       const recoveryKey = opts.recoveryKeyStdin ? parseRecoveryKey((await readStdinLines(1))[0]!) : undefined;
-      const password = recoveryKey ? '' : (await passwordFrom(opts, true, name === 'init'))!;
+      const paired = opts.pair ? joinByPairingCli(opts.pair, !!opts.json) : undefined;
+      const password = recoveryKey || paired ? '' : (await passwordFrom(opts, true, name === 'init'))!;
       const args = {
         home: homeOf(cmd),
         root: opts.root,
         remote: opts.remote,
         password,
         ...(recoveryKey ? { recoveryKey } : {}),
+        ...(paired ? { paired } : {}),
         ...(opts.deviceName ? { deviceName: opts.deviceName } : {}),
         ...(opts.kdf ? { kdf: opts.kdf === 'pbkdf2' ? ('pbkdf2-sha256' as const) : (opts.kdf as 'argon2id' | 'scrypt') } : {}),
+        ...(opts.compression ? { compression: opts.compression as 'none' | 'deflate' | 'brotli' | 'zstd' } : {}),
       };
       const r = name === 'init' ? await initDevice(args) : await joinDevice(args);
       if (r.warning) process.stderr.write(`warning: ${r.warning}\n`);
@@ -107,10 +76,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--dry-run', 'show what would be pushed, pulled, merged and which items would conflict; change nothing')
     .option('--allow-mass-delete', 'allow a sync that deletes more than half of the tracked files')
     .option('--password-stdin', 'read the password from standard input instead of the keychain')
-    .action(async (opts: { json?: boolean; dryRun?: boolean; allowMassDelete?: boolean; passwordStdin?: boolean }, cmd: Command) => {
-      const r = await withSession(cmd, opts, (s) => runSync(s, { allowMassDelete: !!opts.allowMassDelete, dryRun: !!opts.dryRun }));
+    .option('--bwlimit <rate>', 'cap the bandwidth: 5M (= 5 MB/s), 500k, 1.5MiB/s, bytes; 0 = none (default: $CCSYNC_BWLIMIT)')
+    .action(async (opts: { json?: boolean; dryRun?: boolean; allowMassDelete?: boolean; passwordStdin?: boolean; bwlimit?: string }, cmd: Command) => {
+      const envLimit = process.env.CCSYNC_BWLIMIT;
+      const bwlimit = opts.bwlimit !== undefined ? parseBandwidth(opts.bwlimit) : envLimit ? parseBandwidth(envLimit, 'CCSYNC_BWLIMIT') : null;
+      const display = createProgressDisplay({ json: !!opts.json });
+      const r = await syncThroughQueue(cmd, opts, { allowMassDelete: !!opts.allowMassDelete, dryRun: !!opts.dryRun, bwlimit }, (s, o) => runSyncInteractive(s, o, display));
       const summary = { pushed: r.pushed, pulled: r.pulled, conflicts: r.conflicts, bytesUploaded: r.bytesUploaded, bytesDownloaded: r.bytesDownloaded, durationMs: r.durationMs };
-      if (opts.json) print(true, { ...summary, dryRun: r.dryRun, conflictPaths: r.conflictPaths, problems: r.problems, deferred: r.deferred, plan: r.plan }, '');
+      if (opts.json) print(true, { ...summary, dryRun: r.dryRun, conflictPaths: r.conflictPaths, problems: r.problems, deferred: r.deferred, plan: r.plan, queued: r.queue.queued }, '');
       else {
         const lines = r.dryRun
           ? [
@@ -186,7 +159,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         ? ((await readStdinLines(2)) as [string, string])
         : [await promptHidden('Current password: '), await promptHidden('New password: ')];
       if (!opts.passwordStdin && (await promptHidden('Repeat new password: ')) !== next) throw new CcsError('USAGE', 'the new passwords do not match');
-      await withSession(cmd, {}, (s) => changePassword(s.remote, s.manifest, current, next), current);
+      await withSession(cmd, {}, (s) => changePassword(s.remote, s.manifest, current, next, s.keys), current);
       print(false, null, 'password changed; other devices keep working, and new devices join with the new password');
     });
 
@@ -253,9 +226,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('verify')
     .description('check that every object the logs reference is on the remote (and decrypts, with --read-data)')
     .option('--read-data', 'download and decrypt every pack and check every chunk')
+    .option('--device', 'prove that this device holds the private key the vault registered for it (signed challenge)')
     .option('--json', 'print JSON')
     .option('--password-stdin', 'read the password from standard input instead of the keychain')
-    .action(async (opts: { readData?: boolean; json?: boolean; passwordStdin?: boolean }, cmd: Command) => {
+    .action(async (opts: { readData?: boolean; device?: boolean; json?: boolean; passwordStdin?: boolean }, cmd: Command) => {
+      if (opts.device) return verifyDevice(cmd, opts, setExit);
       const r = await withSession(cmd, opts, (s) => verifyRemote(s, !!opts.readData));
       print(!!opts.json, r, [
         `${r.ok ? 'ok' : 'FAILED'}: ${r.devices} devices, ${r.logEntries} log entries, ${r.packs} packs, ${r.chunks} chunks${opts.readData ? `, ${r.packsRead} packs decrypted and checked` : ''}`,
@@ -264,6 +239,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
       if (!r.ok) setExit(EXIT.failure);
     });
 
+  registerKeyCommands(program);
+  registerPairCommand(program);
+  registerQueueCommands(program, { homeOf, print });
   return program;
 }
 
@@ -271,7 +249,7 @@ export function exitCodeFor(e: unknown): number {
   if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
   if (isCcsError(e)) {
     if (e.code === 'USAGE') return EXIT.usage;
-    if (e.code === 'WRONG_PASSWORD' || e.code === 'LOCKED') return EXIT.locked;
+    if (e.code === 'WRONG_PASSWORD' || e.code === 'LOCKED' || e.code === 'REVOKED') return EXIT.locked;
   }
   return EXIT.failure;
 }

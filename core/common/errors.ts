@@ -25,7 +25,15 @@ export type ErrorCode =
   | 'DISK_FULL'
   | 'CODEC_UNAVAILABLE'
   | 'BUSY'
-  | 'INTERNAL';
+  | 'REVOKED'
+  | 'UNTRUSTED'
+  | 'INTERNAL'
+  /** The user (or the app) stopped the operation: nothing half-done was recorded. */
+  | 'CANCELLED'
+  /** Device pairing (core/engine/pairing.ts): a pairing message failed authentication. */
+  | 'PAIRING_TAMPERED'
+  | 'PAIRING_EXPIRED'
+  | 'PAIRING_CANCELLED';
 
 export class CcsError extends Error {
   readonly code: ErrorCode;

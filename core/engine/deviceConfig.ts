@@ -14,6 +14,11 @@ const DeviceConfigSchema = z.object({
   remote: z.string().min(1),
   /** 'os': the master key is in the OS keychain; 'none': ask for the password on every run. */
   keyStore: z.enum(['os', 'none']),
+  /**
+   * The device's identity seed, wrapped by a key derived from the vault's master key: not a secret
+   * on its own, it lets a device without a keychain (or run with --password-stdin) sign as itself.
+   */
+  deviceKey: z.object({ nonce: z.string().max(64), ciphertext: z.string().max(256) }),
 });
 export type DeviceConfig = z.infer<typeof DeviceConfigSchema>;
 

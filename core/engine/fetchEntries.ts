@@ -1,4 +1,5 @@
 import type { ScanProblem } from '../vault/scanner';
+import { isCcsError } from '../common/errors';
 import { vaultPathProblem } from '../common/vaultPath';
 import type { LogEntry } from './format';
 import { ingestVersion } from './heads';
@@ -8,17 +9,27 @@ import type { TransferStats } from './transferStats';
 import type { VersionFactory } from './versionFactory';
 
 /** Reads every device's entries newer than our cursor, including our own after a crash. Validates all before returning. */
-export async function fetchNewEntries(s: DeviceSession, stats: TransferStats): Promise<LogEntry[]> {
+export async function fetchNewEntries(s: DeviceSession, stats: TransferStats, problems: ScanProblem[] = []): Promise<LogEntry[]> {
   const me = s.config.deviceId;
-  const heads = await readHeads(s.remote, s.keys, stats);
+  const refused: Array<{ device: string; message: string }> = [];
+  const heads = await readHeads(s.remote, s.keys, stats, refused);
   const out: LogEntry[] = [];
   const seen = new Set<string>();
   for (const h of heads) {
     seen.add(h.device);
     const from = s.db.deviceSeq(h.device) + 1;
-    for (let seq = from; seq <= h.seq; seq++) out.push(await readLogEntry(s.remote, s.keys, h.device, seq, stats));
+    try {
+      for (let seq = from; seq <= h.seq; seq++) out.push(await readLogEntry(s.remote, s.keys, h.device, seq, stats));
+    } catch (e) {
+      // An entry this vault does not trust stops that device's log here (entries are applied in
+      // order); other devices go on syncing.
+      if (!isCcsError(e, 'UNTRUSTED')) throw e;
+      refused.push({ device: h.device, message: e.message });
+      continue;
+    }
     if (h.device === me) await probeOwn(s, Math.max(h.seq, from - 1) + 1, out, stats);
   }
+  for (const r of refused) problems.push({ path: `log/${r.device}`, message: r.message });
   if (!seen.has(me)) await probeOwn(s, s.db.deviceSeq(me) + 1, out, stats);
   return out;
 }

@@ -5,7 +5,7 @@ import { CcsError } from '../common/errors';
  * On-remote formats (docs/DESIGN.md "Remote layout"). Everything read from the remote is
  * untrusted and goes through these schemas; a mismatch is OBJECT_CORRUPT naming the object.
  */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 export const APP_VERSION = '0.1.0';
 
 const hex = (len: number) => z.string().regex(new RegExp(`^[0-9a-f]{${len}}$`));
@@ -74,8 +74,11 @@ export const LogEntrySchema = z.object({
   createdAt: z.string(),
   packs: z.array(PackRefSchema),
   versions: z.array(VersionRecordSchema),
+  /** Ed25519 signature of the writing device over the rest of the entry (core/engine/logStore.ts). */
+  sig: z.string().max(128),
 });
 export type LogEntry = z.infer<typeof LogEntrySchema>;
+export type UnsignedLogEntry = Omit<LogEntry, 'sig'>;
 
 /** head/<device>: the newest log sequence number that device has completed. */
 export const HeadSchema = z.object({
@@ -83,8 +86,10 @@ export const HeadSchema = z.object({
   deviceName: z.string().max(200),
   seq: z.number().int().nonnegative(),
   updatedAt: z.string(),
+  sig: z.string().max(128),
 });
 export type Head = z.infer<typeof HeadSchema>;
+export type UnsignedHead = Omit<Head, 'sig'>;
 
 export function parseUntrusted<T>(schema: z.ZodType<T>, data: unknown, what: string): T {
   const r = schema.safeParse(data);
@@ -115,4 +120,10 @@ export const names = {
   logPrefix: (device: string) => `log/${device}/`,
   head: (device: string) => `head/${device}`,
   headPrefix: 'head/',
+  epochPrefix: 'keys/epoch/',
+  epoch: (n: number) => `keys/epoch/${n.toString().padStart(6, '0')}`,
+  /** Grants are named by epoch and a prefix of its check value, so two racing rotations never overwrite each other's grants. */
+  grant: (n: number, check: string, slot: string) => `keys/grant/${n.toString().padStart(6, '0')}-${check.slice(0, 16)}/${slot}`,
+  devicePrefix: 'devices/',
+  device: (id: string) => `devices/${id}`,
 };

@@ -7,10 +7,11 @@ import { MemoryRemote } from '../remotes/memory/MemoryRemote';
 import { assertProperty } from '../test-support/fc';
 import { deflateRawSync } from 'node:zlib';
 import { encryptObject } from '../crypto/stream';
-import { names, type LogEntry } from './format';
+import { names, type UnsignedLogEntry } from './format';
 import { readLogEntry, writeLogEntry } from './logStore';
 import { newStats } from './transferStats';
 import type { VaultKeys } from './vaultKeys';
+import { newIdentity } from './keyring/identity';
 
 // The log-entry decoder reads data written by other devices: whatever bytes it gets, it returns a
 // valid entry or throws OBJECT_CORRUPT / OBJECT_MISSING — never another exception, never garbage.
@@ -19,7 +20,10 @@ const device = '0123456789abcdef';
 function keys(): VaultKeys {
   const masterKey = randomKey();
   const subkeys = deriveSubkeys(masterKey, 'v'.repeat(32));
-  return { vaultId: 'v'.repeat(32), masterKey, subkeys, epochs: new Map([[1, randomKey()]]), currentEpoch: 1, gear: gearTable(subkeys.gear) };
+  const identity = newIdentity(device);
+  const epochs = new Map([[1, randomKey()]]);
+  const ring = { epochs, current: 1, docs: [], digests: new Map(), devices: new Map([[device, { id: device, name: 'd', signPub: identity.signPub, kexPub: identity.kexPub }]]) };
+  return { vaultId: 'v'.repeat(32), masterKey, subkeys, epochs, currentEpoch: 1, gear: gearTable(subkeys.gear), ring, identity };
 }
 
 const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));
@@ -39,7 +43,7 @@ const versionArb = fc.record({
 });
 const entryArb = (seq: number) =>
   fc.record({
-    format: fc.constant(1 as const),
+    format: fc.constant(2 as const),
     device: fc.constant(device),
     deviceName: fc.string({ maxLength: 20 }),
     seq: fc.constant(seq),
@@ -55,8 +59,8 @@ describe('log entry decoder', () => {
     await assertProperty(
       fc.asyncProperty(entryArb(1), async (entry) => {
         const remote = new MemoryRemote();
-        await writeLogEntry(remote, k, entry as LogEntry, newStats());
-        expect(await readLogEntry(remote, k, device, 1, newStats())).toEqual(entry);
+        await writeLogEntry(remote, k, entry as UnsignedLogEntry, newStats());
+        expect(await readLogEntry(remote, k, device, 1, newStats())).toMatchObject(entry);
       }),
       100,
     );
@@ -66,7 +70,7 @@ describe('log entry decoder', () => {
     const k = keys();
     const mutate = fc.oneof(
       fc.anything(),
-      entryArb(1).chain((e) => fc.constantFrom<object>({ ...e, seq: 2 }, { ...e, device: 'f'.repeat(16) }, { ...e, format: 2 }, { ...e, versions: [{ ...e.versions[0], device: 'f'.repeat(16) }] }, { ...e, packs: 'x' })),
+      entryArb(1).chain((e) => fc.constantFrom<object>({ ...e, seq: 2 }, { ...e, device: 'f'.repeat(16) }, { ...e, format: 1 }, { ...e, sig: 'A'.repeat(88) }, { ...e, versions: [{ ...e.versions[0], device: 'f'.repeat(16) }] }, { ...e, packs: 'x' })),
     );
     await assertProperty(
       fc.asyncProperty(mutate, async (value) => {
@@ -80,7 +84,7 @@ describe('log entry decoder', () => {
           expect(got.device).toBe(device);
           expect(got.seq).toBe(1);
         } catch (e) {
-          expect(isCcsError(e, 'OBJECT_CORRUPT'), String(e)).toBe(true);
+          expect(isCcsError(e, 'OBJECT_CORRUPT') || isCcsError(e, 'UNTRUSTED'), String(e)).toBe(true);
         }
       }),
       300,
@@ -90,7 +94,7 @@ describe('log entry decoder', () => {
   it('rejects arbitrary bytes and byte-level damage with OBJECT_CORRUPT', async () => {
     const k = keys();
     const remote = new MemoryRemote();
-    const entry = { format: 1, device, deviceName: 'd', seq: 1, hlc: '1.0', createdAt: 'x', packs: [], versions: [] } as LogEntry;
+    const entry: UnsignedLogEntry = { format: 2, device, deviceName: 'd', seq: 1, hlc: '1.0', createdAt: 'x', packs: [], versions: [] };
     await writeLogEntry(remote, k, entry, newStats());
     const good = await remote.get(names.log(device, 1));
     await assertProperty(
@@ -106,5 +110,34 @@ describe('log entry decoder', () => {
       }),
       300,
     );
+  });
+
+  it('refuses entries that are unsigned, forged, from an unknown device, or from a revoked device after its revocation', async () => {
+    const k = keys();
+    const remote = new MemoryRemote();
+    const base: UnsignedLogEntry = { format: 2, device, deviceName: 'd', seq: 1, hlc: '1.0', createdAt: 'x', packs: [], versions: [] };
+    const put = async (seq: number, value: unknown) => {
+      const name = names.log(device, seq);
+      await remote.put(name, encryptObject(deflateRawSync(Buffer.from(JSON.stringify(value))), name, 1, k.epochs.get(1)!));
+    };
+    const code = (seq: number) => readLogEntry(remote, k, device, seq, newStats()).then(() => 'ok', (e: unknown) => (isCcsError(e) ? e.code : String(e)));
+    // Signed by another key that claims to be this device.
+    const other = { ...k, identity: newIdentity(device) };
+    await writeLogEntry(remote, other, { ...base, seq: 1 }, newStats());
+    expect(await code(1)).toBe('UNTRUSTED');
+    // A valid signature over different content (seq changed after signing).
+    await writeLogEntry(remote, k, { ...base, seq: 2 }, newStats());
+    const signed = (await readLogEntry(remote, k, device, 2, newStats())) as unknown as Record<string, unknown>;
+    await put(3, { ...signed, seq: 3 });
+    expect(await code(3)).toBe('UNTRUSTED');
+    // Unknown device.
+    const stranger = { ...k, ring: { ...k.ring, devices: new Map() } };
+    expect(await readLogEntry(remote, stranger, device, 2, newStats()).then(() => 'ok', (e: unknown) => (isCcsError(e) ? e.code : e))).toBe('UNTRUSTED');
+    // Revoked after seq 2: entry 2 stays valid, entry 4 is refused.
+    await writeLogEntry(remote, k, { ...base, seq: 4 }, newStats());
+    const trusted = k.ring.devices.get(device)!;
+    k.ring.devices.set(device, { ...trusted, revoked: { id: device, name: 'd', signPub: trusted.signPub.toString('base64'), lastSeq: 2, at: 'now', by: device } });
+    expect(await code(2)).toBe('ok');
+    expect(await code(4)).toBe('UNTRUSTED');
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CODEC_IDS, compressChunk, type Codec } from '../chunking/compress';
+import { assertCodecAvailable, CODEC_IDS, compressChunk, type Codec } from '../chunking/compress';
 import { cryptoOffload } from '../crypto/cryptoOffload';
 import type { Remote } from '../remotes/remote';
 import type { ChunkRef, PackRef } from './format';
@@ -113,5 +113,8 @@ export class PackWriter {
  * resumes from the last stored pack instead of from zero.
  */
 export function packWriterFor(s: { remote: Remote; keys: VaultKeys; manifest: { compression: Codec; packSize: number }; db: { hasChunk(id: string): boolean; tx<T>(fn: () => T): T; addPack(id: string, size: number, chunks: ChunkRef[], published?: boolean): void } }, stats: TransferStats): PackWriter {
+  // Before any chunk is compressed or uploaded: a runtime without the vault's codec (zstd on Node
+  // < 22.15) must not write chunks at all, rather than fail halfway or fall back to another codec.
+  assertCodecAvailable(s.manifest.compression);
   return new PackWriter(s.remote, s.keys, s.manifest.compression, s.manifest.packSize, stats, (id) => s.db.hasChunk(id), (p) => s.db.tx(() => s.db.addPack(p.id, p.size, p.chunks, false)));
 }

@@ -1,5 +1,6 @@
-import type { LogEntry, PackRef, VersionRecord } from './format';
+import { FORMAT_VERSION, type PackRef, type UnsignedLogEntry, type VersionRecord } from './format';
 import { ingestVersion } from './heads';
+import { assertCurrentEpoch } from './keyring/staleKey';
 import { writeHead, writeLogEntry } from './logStore';
 import type { DeviceSession } from './session';
 import type { TransferStats } from './transferStats';
@@ -17,7 +18,10 @@ export async function publish(s: DeviceSession, factory: VersionFactory, sealed:
   const ids = new Set(sealed.map((p) => p.id));
   const packs = [...sealed, ...s.db.unpublishedPacks().filter((p) => !ids.has(p.id))];
   const seq = s.db.deviceSeq(me) + 1;
-  const entry: LogEntry = { format: 1, device: me, deviceName: s.config.deviceName, seq, hlc: versions[versions.length - 1]?.hlc ?? '0.0', createdAt: new Date(now).toISOString(), packs, versions };
+  // Stale-key lockout: never publish under an epoch the vault has moved past (a rotation or a
+  // revocation happened while this sync ran); the caller reopens the session and tries again.
+  await assertCurrentEpoch(s.remote, s.keys);
+  const entry: UnsignedLogEntry = { format: FORMAT_VERSION, device: me, deviceName: s.config.deviceName, seq, hlc: versions[versions.length - 1]?.hlc ?? '0.0', createdAt: new Date(now).toISOString(), packs, versions };
   await writeLogEntry(s.remote, s.keys, entry, stats);
   s.db.tx(() => {
     for (const p of packs) s.db.addPack(p.id, p.size, p.chunks);

@@ -1,12 +1,15 @@
 import { join } from 'node:path';
-import { CcsError, isCcsError } from '../common/errors';
+import { CcsError } from '../common/errors';
 import { KeychainUnavailableError, OsKeychain, type SecretStore } from '../keychain/keychain';
 import { openRemote } from '../remotes/url';
 import { WEBDAV_PASSWORD_ENV, WEBDAV_USER_ENV } from '../remotes/webdav/webdavUrl';
 import type { Remote } from '../remotes/remote';
 import { StateDb } from '../vault/stateDb';
 import { readDeviceConfig, type DeviceConfig } from './deviceConfig';
-import { readManifest, unlockWithMasterKey, unlockWithPassword, type Manifest, type VaultKeys } from './vaultKeys';
+import { readManifest, unlockWithDevice, unlockWithPassword, type Manifest, type VaultKeys } from './vaultKeys';
+import { decodeKeychainSecret, unwrapDeviceSeed } from './keyring/deviceSecret';
+import { checkEpochPins } from './keyring/pins';
+import { ensureDeviceGranted } from './keyring/membership';
 
 /** Everything one operation on one device needs: config, local state, remote and unlocked keys. */
 export interface DeviceSession {
@@ -33,7 +36,7 @@ export const remoteCredentialAccount = (canonicalUrl: string) => `remote/${canon
  * WebDAV credentials given once at setup live in the OS keychain (never in device.json);
  * CCSYNC_WEBDAV_USER / CCSYNC_WEBDAV_PASSWORD, when set, take precedence.
  */
-async function remoteEnv(config: DeviceConfig, store?: SecretStore): Promise<NodeJS.ProcessEnv> {
+export async function remoteEnv(config: DeviceConfig, store?: SecretStore): Promise<NodeJS.ProcessEnv> {
   if (!config.remote.startsWith('webdav+') || process.env[WEBDAV_USER_ENV] || config.keyStore === 'none') return process.env;
   try {
     const stored = await (store ?? new OsKeychain()).get(remoteCredentialAccount(config.remote));
@@ -66,6 +69,13 @@ export async function openSession(home: string, opts: UnlockOptions = {}): Promi
   }
   const keys = await unlock(config, remote, manifest, opts);
   const db = StateDb.open(join(home, 'state.db'));
+  try {
+    checkEpochPins(db, keys.ring);
+  } catch (e) {
+    db.close();
+    releaseRemote(remote);
+    throw e;
+  }
   return {
     home,
     config,
@@ -81,7 +91,14 @@ export async function openSession(home: string, opts: UnlockOptions = {}): Promi
 }
 
 async function unlock(config: DeviceConfig, remote: Remote, manifest: Manifest, opts: UnlockOptions): Promise<VaultKeys> {
-  if (opts.password !== undefined) return unlockWithPassword(remote, manifest, opts.password);
+  if (opts.password !== undefined) {
+    const keys = await unlockWithPassword(remote, manifest, opts.password);
+    const identity = unwrapDeviceSeed(keys.masterKey, config.vaultId, config.deviceId, config.deviceKey);
+    const withId = { ...keys, identity };
+    // The password opens the vault, but a revoked device stays revoked: it must join anew.
+    await ensureDeviceGranted(remote, withId, config.deviceName);
+    return withId;
+  }
   if (config.keyStore === 'none') {
     throw new CcsError('LOCKED', 'this device keeps no key (no OS keychain was available at setup); give the password with --password-stdin or CCSYNC_PASSWORD');
   }
@@ -96,13 +113,7 @@ async function unlock(config: DeviceConfig, remote: Remote, manifest: Manifest, 
     throw e;
   }
   if (!stored) throw new CcsError('LOCKED', 'the vault key is not in the OS keychain; give the password with --password-stdin or CCSYNC_PASSWORD');
-  try {
-    return await unlockWithMasterKey(remote, manifest, Buffer.from(stored, 'base64'));
-  } catch (e) {
-    // A key that no longer opens the manifest is stale (vault recreated at the same place), not corruption of the remote.
-    if (isCcsError(e, 'OBJECT_CORRUPT') && /^data key of epoch/.test(e.message)) {
-      throw new CcsError('LOCKED', 'the key in the OS keychain does not open this vault; give the password with --password-stdin or CCSYNC_PASSWORD');
-    }
-    throw e;
-  }
+  const secret = decodeKeychainSecret(stored, config.deviceId);
+  if (!secret) throw new CcsError('LOCKED', 'the OS keychain entry for this device is damaged or from an older version; give the password with --password-stdin or CCSYNC_PASSWORD');
+  return unlockWithDevice(remote, manifest, secret.masterKey, secret.identity);
 }

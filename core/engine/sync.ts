@@ -17,10 +17,14 @@ import { mergeConflicts, type MergeOutcome } from './mergePass';
 import { packWriterFor } from './packWriter';
 import { publish } from './publish';
 import type { DeviceSession } from './session';
+import { transfersFor, type SyncProgress, type SyncProgressReporter } from './syncProgress';
 import { newStats } from './transferStats';
 import { VersionFactory } from './versionFactory';
+import type { TokenBucket } from '../transfer/tokenBucket';
+import type { TransferControl } from '../transfer/transferControl';
 
 export { MASS_DELETE_FRACTION, MASS_DELETE_MIN } from './guards';
+export type { SyncPhase, SyncProgress } from './syncProgress';
 
 /**
  * One sync of one device, in numbered steps (docs/DESIGN.md "Sync steps"):
@@ -42,6 +46,14 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** Clock source, replaceable in tests to simulate skewed devices. */
   now?: () => number;
+  /** Hears where the sync is (phase, bytes, files, speed, ETA), at most 10 times a second. */
+  onProgress?: (p: SyncProgress) => void;
+  /** Pause, resume or cancel (CcsError 'CANCELLED') every transfer of this sync. */
+  control?: TransferControl;
+  /** Bytes per second over all transfers of this sync; null or absent = no limit. */
+  bwlimit?: number | null;
+  /** A limit shared with the caller, who may change it while the sync runs (replaces bwlimit). */
+  bandwidth?: TokenBucket;
 }
 
 export interface PlannedChange {
@@ -84,7 +96,17 @@ export async function runSync(s: DeviceSession, opts: SyncOptions = {}): Promise
   }
 }
 
-async function syncSteps(s: DeviceSession, opts: SyncOptions): Promise<SyncReport> {
+/** Runs the steps with the session's remote metered (limit, pause/cancel, progress) when asked. */
+async function syncSteps(session: DeviceSession, opts: SyncOptions): Promise<SyncReport> {
+  const t = transfersFor(session, opts);
+  try {
+    return await meteredSteps(t.session, opts, t.progress);
+  } finally {
+    t.close();
+  }
+}
+
+async function meteredSteps(s: DeviceSession, opts: SyncOptions, progress: SyncProgressReporter | null): Promise<SyncReport> {
   const started = performance.now();
   const dry = !!opts.dryRun;
   const now = opts.now ?? Date.now;
@@ -98,8 +120,9 @@ async function syncSteps(s: DeviceSession, opts: SyncOptions): Promise<SyncRepor
   await s.remote.check();
 
   // 2. fetch, validate, ingest
-  const entries = await fetchNewEntries(s, stats);
-  const rejected = ingestEntries(s, entries, factory);
+  const untrusted: ScanProblem[] = [];
+  const entries = await fetchNewEntries(s, stats, untrusted);
+  const rejected = [...untrusted, ...ingestEntries(s, entries, factory)];
 
   // 3. scan and hash
   const rules = await loadIgnoreRules(root);
@@ -115,15 +138,19 @@ async function syncSteps(s: DeviceSession, opts: SyncOptions): Promise<SyncRepor
   guardMassDelete(diff.deleted.map((r) => r.path), rows.size, 'this device', !!opts.allowMassDelete);
 
   const writer = dry ? null : packWriterFor(s, stats);
+  progress?.startUpload(diff.candidates);
+  progress?.watchWriter(writer);
   const deferred: string[] = [];
   const hashed = new Map<string, HashedFile>();
   // Small files are dominated by open/read/close round trips: overlap a few of them.
   const hashing = new BoundedPool(8);
   for (const f of diff.candidates) {
+    opts.control?.throwIfCancelled();
     await hashing.run(async () => {
       const h = await hashFile(root, f, s.keys, s.manifest, writer);
       if (h) hashed.set(f.path, h);
       else deferred.push(f.path);
+      progress?.fileHashed(f.size);
     });
   }
   await hashing.drain();
@@ -147,6 +174,7 @@ async function syncSteps(s: DeviceSession, opts: SyncOptions): Promise<SyncRepor
 
   // 6. merges
   const reader = new ChunkReader(s.remote, s.keys, stats);
+  progress?.watchReader(reader);
   const localContent = new Map([...scan.files.values()].filter((f) => hashed.has(f.path)).map((f) => [hashed.get(f.path)!.contentId, join(root, f.localPath)]));
   const mergeWriter = dry ? null : packWriterFor(s, stats);
   const merges = await mergeConflicts(s, new ContentLoader(s, reader, localContent), factory, mergeWriter, now());
@@ -185,6 +213,7 @@ async function syncSteps(s: DeviceSession, opts: SyncOptions): Promise<SyncRepor
 
   let applied = { rows: [] as FileRow[], removed: [] as string[], skipped: [] as string[], refused: [] as ScanProblem[] };
   if (!dry) {
+    progress?.startDownload(plans);
     applied = await materialize(root, s.db, reader, plans);
     s.db.tx(() => {
       for (const r of [...adopt, ...applied.rows]) s.db.putFile(r);
@@ -194,6 +223,7 @@ async function syncSteps(s: DeviceSession, opts: SyncOptions): Promise<SyncRepor
     // 8. record
     await writeRootMarker(root, { vaultId: s.config.vaultId, deviceId: s.config.deviceId, files: s.db.allFiles().size, updatedAt: new Date(now()).toISOString() });
   }
+  progress?.finish();
   return {
     pushed: local.versions.length,
     pulled: dry ? plans.length : applied.rows.length + applied.removed.length,

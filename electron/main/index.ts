@@ -76,6 +76,16 @@ function startBackground(host: SyncHost): void {
   });
   // Sync once at launch, then every interval (0 = manual only).
   if (intervalMs > 0) void autoSync.runNow();
+  // While the remote is unreachable, the host probes it on the queue's backoff and drains the
+  // queue as soon as it answers (core/host/createSyncHost.ts); the timer above does the rest.
+  const offlineProbe = host.startAutoSync({
+    intervalMs: 0,
+    onRun: (outcome) => {
+      if ('result' in outcome) update({ lastErrorCode: null });
+      else if ('error' in outcome) update({ lastErrorCode: toErrorDto(outcome.error).code });
+    },
+  });
+  disposers.push(() => offlineProbe.stop());
 }
 
 async function shutdown(): Promise<void> {

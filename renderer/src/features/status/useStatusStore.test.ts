@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ItemDto, StatusDto, SyncResultDto, SyncService } from '../../../../core/api/contract';
+import type { ItemDto, QueueActionDto, QueueOpDto, ReachabilityDto, StatusDto, SyncProgressDto, SyncResultDto, SyncService } from '../../../../core/api/contract';
 import { createMemoryTransport, type MemoryTransport } from '../../ipc/memoryTransport';
 import { createServiceProxy } from '../../ipc/proxy';
 import { connectStatusEvents, createStatusStore, type StatusStore } from './useStatusStore';
@@ -66,6 +66,32 @@ class FakeCore implements SyncService {
     this.lastSync = '2025-01-02T03:04:05.000Z';
     this.transport?.emit('onDidChangeStatus', this.snapshot());
     return { pushed, pulled, conflicts: 0, bytesUploaded: 100 * pushed, bytesDownloaded: 50 * pulled, durationMs: 12 };
+  }
+
+  // The queue calls are not used by the status store.
+  async listQueue(): Promise<QueueOpDto[]> {
+    return [];
+  }
+
+  async retryOp(id: number): Promise<QueueActionDto> {
+    throw codedError('USAGE', `there is no queued op #${id}`);
+  }
+
+  async dropOp(id: number): Promise<QueueActionDto> {
+    throw codedError('USAGE', `there is no queued op #${id}`);
+  }
+
+  async getReachability(): Promise<ReachabilityDto> {
+    return { state: 'unknown', since: null, checkedAt: null, lastError: null, nextProbeAt: null, failedChecks: 0 };
+  }
+
+  // Transfer control is not used by the status store either.
+  async pauseSync(): Promise<void> {}
+  async resumeSync(): Promise<void> {}
+  async cancelSync(): Promise<void> {}
+  async setBandwidthLimit(): Promise<void> {}
+  async getProgress(): Promise<SyncProgressDto | null> {
+    return null;
   }
 }
 
