@@ -15,23 +15,14 @@ import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync, in
 import { availableCodecs, type Codec, compressChunk, decompressChunk } from '../core/chunking/compress';
 import { chunkBuffer, DEFAULT_CDC } from '../core/chunking/fastcdc';
 import { gearTable } from '../core/chunking/gear';
+import { mulberry32 } from '../core/common/prng';
 
 const MiB = 1024 * 1024;
 const TEXT_BYTES = 64 * MiB;
 const RANDOM_FILES = 16;
 const RUNS = 3;
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
+const prng = mulberry32;
 
 const WORDS = (
   'the a to of and is in it that for you this be with on as are not we can if or by file test ' +

@@ -45,6 +45,18 @@ describe('damaged local configuration', () => {
     await expect(A.session()).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/device\.json: deviceId/) });
   });
 
+  it('a bandwidth limit in device.json is read by `ccsync sync`; a malformed one is a usage error naming it', async () => {
+    const { A } = await pair();
+    const { runCli } = await import('../core/test-support/vaultHarness');
+    const config = JSON.parse(await readFile(join(A.home, 'device.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(join(A.home, 'device.json'), JSON.stringify({ ...config, bwlimit: 'fast please' }));
+    const r = await runCli(['--home', A.home, 'sync'], { env: { CCSYNC_BWLIMIT: '' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/"bwlimit" in device\.json/);
+    await writeFile(join(A.home, 'device.json'), JSON.stringify({ ...config, bwlimit: 42 }));
+    await expect(A.session()).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/bwlimit/) });
+  });
+
   it('a missing home is NOT_INITIALIZED', async () => {
     const { A } = await pair();
     const { TestDevice } = await import('../core/test-support/vaultHarness');

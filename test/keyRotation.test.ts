@@ -213,8 +213,18 @@ describe('proof of possession', () => {
       const forged = await proveDevice({ ...s, keys: { ...s.keys, identity: newIdentity(s.config.deviceId) } });
       expect(forged.ok).toBe(false);
       expect(forged.detail).toMatch(/does not verify against the registered key/);
+      expect(Number(s.db.getMeta('possessionVerifiedAt'))).toBeGreaterThan(Date.now() - 60_000);
     } finally {
       s.close();
+    }
+    // Back after 31 days away: the device proves possession again before it may sync.
+    const { openSession, POSSESSION_RECHECK_MS } = await import('../core/engine/session');
+    const later = Date.now() + POSSESSION_RECHECK_MS + 86_400_000;
+    const back = await openSession(A.home, { secretStore: A.store, now: () => later });
+    try {
+      expect(Number(back.db.getMeta('possessionVerifiedAt'))).toBe(later);
+    } finally {
+      back.close();
     }
   });
 });

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { CcsError, isCcsError } from '../common/errors';
 import { releaseRemote } from '../engine/session';
+import { readDeviceConfig } from '../engine/deviceConfig';
 import { openRemote } from '../remotes/url';
 import { remoteSelfTest } from '../remotes/selfTest';
 import { initDevice, joinDevice } from '../engine/setup';
@@ -79,7 +80,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--bwlimit <rate>', 'cap the bandwidth: 5M (= 5 MB/s), 500k, 1.5MiB/s, bytes; 0 = none (default: $CCSYNC_BWLIMIT)')
     .action(async (opts: { json?: boolean; dryRun?: boolean; allowMassDelete?: boolean; passwordStdin?: boolean; bwlimit?: string }, cmd: Command) => {
       const envLimit = process.env.CCSYNC_BWLIMIT;
-      const bwlimit = opts.bwlimit !== undefined ? parseBandwidth(opts.bwlimit) : envLimit ? parseBandwidth(envLimit, 'CCSYNC_BWLIMIT') : null;
+      const configured = opts.bwlimit === undefined && !envLimit ? (await readDeviceConfig(homeOf(cmd)).catch(() => null))?.bwlimit : undefined;
+      const bwlimit = opts.bwlimit !== undefined ? parseBandwidth(opts.bwlimit) : envLimit ? parseBandwidth(envLimit, 'CCSYNC_BWLIMIT') : configured ? parseBandwidth(configured, '"bwlimit" in device.json') : null;
       const display = createProgressDisplay({ json: !!opts.json });
       const r = await syncThroughQueue(cmd, opts, { allowMassDelete: !!opts.allowMassDelete, dryRun: !!opts.dryRun, bwlimit }, (s, o) => runSyncInteractive(s, o, display));
       const summary = { pushed: r.pushed, pulled: r.pulled, conflicts: r.conflicts, bytesUploaded: r.bytesUploaded, bytesDownloaded: r.bytesDownloaded, durationMs: r.durationMs };

@@ -19,6 +19,8 @@ const DeviceConfigSchema = z.object({
    * on its own, it lets a device without a keychain (or run with --password-stdin) sign as itself.
    */
   deviceKey: z.object({ nonce: z.string().max(64), ciphertext: z.string().max(256) }),
+  /** Default bandwidth limit of this device's syncs, e.g. "5M" (`--bwlimit` and CCSYNC_BWLIMIT override it). */
+  bwlimit: z.string().max(32).optional(),
 });
 export type DeviceConfig = z.infer<typeof DeviceConfigSchema>;
 

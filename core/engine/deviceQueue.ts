@@ -7,7 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../vault/localFs';
 import { join } from 'node:path';
 import type { QueueActionDto, QueueOpDto, ReachabilityDto } from '../api/contract';
 import { CcsError, isCcsError } from '../common/errors';
@@ -95,15 +96,7 @@ async function keyFromFile(file: string): Promise<Buffer> {
   if (existing?.length === 32) return existing;
   // Missing or damaged: a new key (a queue written with the old one is moved aside at open).
   const fresh = randomBytes(32);
-  const temp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
-  const fh = await open(temp, 'wx', 0o600);
-  try {
-    await fh.writeFile(fresh);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(temp, file);
+  await writeFileAtomic(file, fresh, 0o600);
   return fresh;
 }
 

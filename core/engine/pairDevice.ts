@@ -4,7 +4,7 @@ import { decodeBase64Strict } from '../crypto/base64';
 import type { Remote } from '../remotes/remote';
 import type { DeviceIdentity } from './keyring/identity';
 import { fingerprint } from './keyring/identity';
-import { joinWithCode, startPairing, type PairingRequester, type SasCallback, type PairingGranter } from './pairing';
+import { joinWithCode, startPairing, sweepExpiredOffers, type PairingRequester, type SasCallback, type PairingGranter } from './pairing';
 import type { DeviceSession } from './session';
 import { unlockWithPairedKeys, type Manifest, type VaultKeys } from './vaultKeys';
 
@@ -33,6 +33,8 @@ export interface PairedDevice {
 }
 
 export async function pairNewDevice(s: DeviceSession, o: PairHostOptions): Promise<PairedDevice> {
+  // Exchanges a crashed device left behind are litter (they hold no secret): clear them first.
+  await sweepExpiredOffers(s.remote).catch(() => 0);
   const offer = await startPairing(s.remote, { vaultId: s.keys.vaultId, deviceId: s.config.deviceId, deviceName: s.config.deviceName, ...(o.ttlMs ? { ttlMs: o.ttlMs } : {}), ...(o.pollMs ? { pollMs: o.pollMs } : {}) });
   o.onCode(offer.code, offer.expiresAt);
   const onAbort = () => void offer.cancel();

@@ -1,5 +1,5 @@
 /**
- * Device pairing (issue #6, item 3): a trusted device A, which holds the vault keys, lets a new
+ * Device pairing (issue #6, item 3; wired to the CLI in core/engine/pairDevice.ts and core/cli/pairCommands.ts): a trusted device A, which holds the vault keys, lets a new
  * device B join without the vault password. The two devices talk only THROUGH THE REMOTE, which
  * is hostile: it may read, drop, replay, reorder or rewrite any object. What authenticates the
  * exchange is a one-time code that A shows and the user types on B, plus an optional short

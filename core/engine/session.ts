@@ -10,6 +10,7 @@ import { readManifest, unlockWithDevice, unlockWithPassword, type Manifest, type
 import { decodeKeychainSecret, unwrapDeviceSeed } from './keyring/deviceSecret';
 import { checkEpochPins } from './keyring/pins';
 import { ensureDeviceGranted } from './keyring/membership';
+import { proveDevice } from './keyOps';
 
 /** Everything one operation on one device needs: config, local state, remote and unlocked keys. */
 export interface DeviceSession {
@@ -28,6 +29,8 @@ export interface UnlockOptions {
   secretStore?: SecretStore;
   /** Decorates the configured remote (tests: fault injection, counting). */
   wrapRemote?: (remote: Remote) => Remote;
+  /** Clock, replaceable in tests (re-authorization after a long absence). */
+  now?: () => number;
 }
 
 export const remoteCredentialAccount = (canonicalUrl: string) => `remote/${canonicalUrl}`;
@@ -69,14 +72,7 @@ export async function openSession(home: string, opts: UnlockOptions = {}): Promi
   }
   const keys = await unlock(config, remote, manifest, opts);
   const db = StateDb.open(join(home, 'state.db'));
-  try {
-    checkEpochPins(db, keys.ring);
-  } catch (e) {
-    db.close();
-    releaseRemote(remote);
-    throw e;
-  }
-  return {
+  const session: DeviceSession = {
     home,
     config,
     db,
@@ -88,6 +84,25 @@ export async function openSession(home: string, opts: UnlockOptions = {}): Promi
       releaseRemote(remote);
     },
   };
+  try {
+    checkEpochPins(db, keys.ring);
+    await reauthorizeAfterLongAbsence(session, opts.now ?? Date.now);
+  } catch (e) {
+    session.close();
+    throw e;
+  }
+  return session;
+}
+
+/** A device not seen for this long proves possession of its key again before it may sync. */
+export const POSSESSION_RECHECK_MS = 30 * 24 * 3_600_000;
+
+async function reauthorizeAfterLongAbsence(s: DeviceSession, now: () => number): Promise<void> {
+  const last = Number(s.db.getMeta('possessionVerifiedAt') ?? 0);
+  if (now() - last < POSSESSION_RECHECK_MS) return;
+  const proof = await proveDevice(s);
+  if (!proof.ok) throw new CcsError('LOCKED', `this device could not prove it holds its registered key (${proof.detail}); re-pair it or join again with the password`);
+  s.db.setMeta('possessionVerifiedAt', String(now()));
 }
 
 async function unlock(config: DeviceConfig, remote: Remote, manifest: Manifest, opts: UnlockOptions): Promise<VaultKeys> {

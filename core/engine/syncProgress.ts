@@ -1,3 +1,4 @@
+import type { SyncProgressDto } from '../api/contract';
 import { ThrottledRemote, type TransferDirection } from '../remotes/wrappers/ThrottledRemote';
 import { systemClock, type Clock } from '../transfer/clock';
 import { ProgressTracker } from '../transfer/progress';
@@ -8,35 +9,15 @@ import type { Planned } from './materialize';
 import type { PackWriter } from './packWriter';
 import type { DeviceSession } from './session';
 
-export type SyncPhase = 'scan' | 'upload' | 'download' | 'done';
+export type SyncPhase = SyncProgressDto['phase'];
 
 /**
  * Where a sync is. Upload bytes are what goes to the remote (encrypted, compressed packs and log
  * entries: what a bandwidth limit meters); download bytes are file content fetched for the working
  * copy (plaintext, so the total is exact).
  */
-export interface SyncProgress {
-  phase: SyncPhase;
-  bytesDone: number;
-  /**
-   * Upload: the sizes of the files to hash and send, less the chunks found already stored
-   * (an upper bound, refined as dedup is known; never below bytesDone). Download: the sizes of
-   * the versions to fetch.
-   */
-  bytesTotal: number;
-  /**
-   * Upload: hashed files whose bytes are sent (or were found already stored), counted in the
-   * order they were hashed; download: files whose content is all fetched.
-   */
-  filesDone: number;
-  filesTotal: number;
-  /** Smoothed (EWMA, 3 s half-life) over the current phase. */
-  bytesPerSecond: number;
-  /** null while it cannot be estimated (nothing moving yet, paused). */
-  etaSeconds: number | null;
-  /** Transfers are paused (TransferControl). */
-  paused: boolean;
-}
+/** The DTO of the contract is the engine's own shape (phase, bytes, files, speed, ETA, paused). */
+export type SyncProgress = SyncProgressDto;
 
 /** Events at most every 100 ms (≤ 10/s), the last state always delivered; the final 'done' at once. */
 const MIN_INTERVAL_MS = 100;
