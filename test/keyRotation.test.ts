@@ -89,6 +89,34 @@ describe('data-key rotation', () => {
   });
 });
 
+describe('concurrent rotations', () => {
+  it('two devices rotating at once: exactly one new epoch wins, the other is told to retry, nothing breaks', async () => {
+    const { devices } = await setup(2);
+    const [A, B] = devices as [TestDevice, TestDevice];
+    const sa = await A.session();
+    const sb = await B.session();
+    let results: Array<number | string>;
+    try {
+      results = await Promise.all([sa, sb].map((s) => rotateDataKey(s).then((r) => r.epoch, (e: unknown) => codeOf(e))));
+    } finally {
+      sa.close();
+      sb.close();
+    }
+    expect(results.sort()).toEqual([2, 'BUSY']);
+    await writeFile(join(B.root, 'after.md'), 'after the race');
+    await B.sync();
+    await A.sync();
+    expect(await readFile(join(A.root, 'after.md'), 'utf8')).toBe('after the race');
+    const again = await B.session();
+    try {
+      expect(again.keys.currentEpoch).toBe(2);
+      expect((await rotateDataKey(again)).epoch).toBe(3);
+    } finally {
+      again.close();
+    }
+  });
+});
+
 describe('revocation', () => {
   it('a revoked device cannot read what is written after, its new writes are refused, and it is told so', async () => {
     const { dir, remote, devices } = await setup(3);
