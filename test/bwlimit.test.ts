@@ -295,6 +295,34 @@ describe('bandwidth limit on a real folder remote (50 MB of random data)', () =>
     }
   });
 
+  it('queued handler ops after the sync (e.g. re-encryption) move bytes under the same limit', async () => {
+    const { openDeviceQueue } = await import('../core/engine/deviceQueue');
+    const { readDeviceConfig } = await import('../core/engine/deviceConfig');
+    const { queuedSync, registerOpHandler } = await import('../core/engine/queuedSync');
+    let moved = 0;
+    let seconds = 0;
+    const unregister = registerOpHandler('test-fetch-all', async (s) => {
+      const started = performance.now();
+      for (const o of await s.remote.list('data/')) {
+        moved += (await s.remote.get(o.name)).length;
+        if (moved >= 2 * SIZE) break; // ~5 s: the bucket's quarter-second burst stays small against it
+      }
+      seconds = (performance.now() - started) / 1000;
+    });
+    try {
+      const q = await openDeviceQueue(A.home, await readDeviceConfig(A.home), { secretStore: A.store });
+      q.enqueue({ kind: 'test-fetch-all', item: 'data/' });
+      q.close();
+      const rate = 20 * MB;
+      await queuedSync(A.home, { unlock: { secretStore: A.store }, sync: { bwlimit: rate } });
+      console.log(`handler under a 20 MB/s limit: ${moved} B in ${seconds.toFixed(2)} s = ${fmt(moved / seconds)}`);
+      expect(moved).toBeGreaterThanOrEqual(2 * SIZE);
+      within(moved / seconds, rate);
+    } finally {
+      unregister();
+    }
+  });
+
   it('rejects a nonsense --bwlimit or CCSYNC_BWLIMIT with a usage error', async () => {
     const env = { CCSYNC_PASSWORD: TEST_PASSWORD };
     const bad = await runCli(['--home', A.home, 'sync', '--bwlimit', 'fast'], { env });

@@ -45,6 +45,7 @@ import { diffLocal } from './localChanges';
 import { openSession, releaseRemote, remoteEnv, type DeviceSession, type UnlockOptions } from './session';
 import { REENCRYPT_KIND, reencryptObject } from './reencrypt';
 import { runSync, type SyncOptions, type SyncReport } from './sync';
+import { transfersFor } from './syncProgress';
 
 // --- op handlers --------------------------------------------------------------------------------
 
@@ -157,7 +158,14 @@ export async function queuedSync(home: string, opts: QueuedSyncOptions = {}): Pr
         reachability = safeRecord(home, null, null, policy, clock());
         // The remote is back: whatever waited out a backoff may run now.
         queue.wakeAll();
-        await drain(home, queue, session, report, policy, clock);
+        // Handler ops (re-encryption) move bytes too: the same limit, pause and cancel as the sync.
+        const { bwlimit, bandwidth, control } = opts.sync ?? {};
+        const limited = transfersFor(session, { ...(bwlimit !== undefined ? { bwlimit } : {}), ...(bandwidth ? { bandwidth } : {}), ...(control ? { control } : {}) });
+        try {
+          await drain(home, queue, limited.session, report, policy, clock);
+        } finally {
+          limited.close();
+        }
         queue.prune(clock() - QUEUE_RETENTION_MS);
       }
     } finally {
