@@ -184,6 +184,18 @@ describe('revocation', () => {
     await A.sync();
     expect(await readFile(join(A.root, 'from-c.md'), 'utf8')).toBe('written before revocation');
 
+    // 3b. Nor can it smuggle in a new identity: a registration MACed under an epoch key it knew is ignored.
+    const { makeRegistration } = await import('../core/engine/keyring/epochDoc');
+    const { newIdentity } = await import('../core/engine/keyring/identity');
+    const sneaky = newIdentity('5eaf5eaf5eaf5eaf');
+    await fr.put(names.device(sneaky.deviceId), Buffer.from(JSON.stringify(makeRegistration(sneaky, 'sneaky', cStale.keys.vaultId, 1, cStale.keys.epochs.get(1)!))));
+    const check = await A.session();
+    try {
+      expect(check.keys.ring.devices.has(sneaky.deviceId)).toBe(false);
+    } finally {
+      check.close();
+    }
+
     // 4. A new device joins with the password after the revocation and syncs normally.
     const { mkdir } = await import('node:fs/promises');
     await mkdir(join(dir, 'root-d'));

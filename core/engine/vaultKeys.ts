@@ -200,10 +200,6 @@ export async function readManifest(remote: Remote): Promise<Manifest> {
   return { ...raw, kdf: validateKdfParams(raw.kdf), chunker: validateCdcParams(raw.chunker) } as Manifest;
 }
 
-export interface SlotUnlock {
-  keys: VaultKeys;
-}
-
 export async function unlockWithPassword(remote: Remote, manifest: Manifest, password: string, identity?: DeviceIdentity): Promise<VaultKeys> {
   const slot = await readSlot(remote, names.passwordSlot, 'password key slot', manifest.vaultId);
   if (!slot) throw new CcsError('OBJECT_CORRUPT', 'the vault has no password key slot (keys/password is missing)');

@@ -124,8 +124,8 @@ export async function loadKeyring(remote: Remote, vaultId: string, masterKey: Bu
   return { epochs, current: latest.epoch, docs, digests, devices };
 }
 
-/** Registrations accepted: MAC under an epoch key no revoked device ever got (epoch ≥ last revocation). */
-async function readRegistrations(remote: Remote, vaultId: string, epochs: Map<number, Buffer>, minEpoch: number): Promise<Array<TrustedDevice & { epoch: number }>> {
+/** Registrations whose MAC and self-signature verify; which epochs count is decided by the caller (verifyChain). */
+async function readRegistrations(remote: Remote, vaultId: string, epochs: Map<number, Buffer>): Promise<Array<TrustedDevice & { epoch: number }>> {
   const out: Array<TrustedDevice & { epoch: number }> = [];
   for (const o of await remote.list(names.devicePrefix)) {
     const bytes = await getOrNull(remote, o.name);
@@ -137,14 +137,14 @@ async function readRegistrations(remote: Remote, vaultId: string, epochs: Map<nu
       continue; // a malformed registration grants nothing; it is reported by `ccsync devices`
     }
     const key = epochs.get(reg.epoch);
-    if (o.name !== names.device(reg.id) || reg.vaultId !== vaultId || !key || reg.epoch < minEpoch || !registrationValid(reg, key)) continue;
+    if (o.name !== names.device(reg.id) || reg.vaultId !== vaultId || !key || !registrationValid(reg, key)) continue;
     out.push({ id: reg.id, name: reg.name, signPub: Buffer.from(reg.signPub, 'base64'), kexPub: Buffer.from(reg.kexPub, 'base64'), epoch: reg.epoch });
   }
   return out;
 }
 
 async function verifyChain(remote: Remote, vaultId: string, docs: EpochDoc[], epochs: Map<number, Buffer>): Promise<Map<string, TrustedDevice>> {
-  const registrations = await readRegistrations(remote, vaultId, epochs, 1);
+  const registrations = await readRegistrations(remote, vaultId, epochs);
   // A device revoked at epoch R knew every key before R, so it could forge a registration MACed
   // under one of them: only registrations at or after the latest revocation count.
   const revocationAt = (upTo: number) => docs.reduce((acc, d, i) => (d.epoch <= upTo && i > 0 && d.revoked.length > docs[i - 1]!.revoked.length ? d.epoch : acc), 1);
